@@ -1,0 +1,1 @@
+"""The service: configuration, infrastructure, model and the governed release pipeline."""

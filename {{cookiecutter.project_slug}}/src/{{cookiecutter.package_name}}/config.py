@@ -1,0 +1,407 @@
+"""Load config/environments.toml into typed, validated settings.
+
+Every value is checked once, here: an unknown key, a wrong type, a value SageMaker would
+reject or a missing account is a ConfigError whose one line names the file, the environment
+and the key. Nothing falls back to another environment or to a default.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+from .errors import ConfigError
+from .images import has_model_monitor_image, has_sklearn_image
+
+CONFIG_PATH = Path(__file__).resolve().parents[2] / "config" / "environments.toml"
+
+_ENV_NAME = re.compile(r"^[a-z][a-z0-9]{1,11}$")
+_SLUG = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
+_ACCOUNT = re.compile(r"^\d{12}$")
+_REGION = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$")
+_INSTANCE_TYPE = re.compile(r"^ml\.[a-z0-9]+\.[a-z0-9]+$")
+_ENV_VAR = re.compile(r"^[A-Z][A-Z0-9_]*$")
+_REPOSITORY = re.compile(r"^[A-Za-z0-9-]+/[A-Za-z0-9._-]+$")
+_URL = re.compile(r"^https?://[A-Za-z0-9.-]+(:\d+)?/?$")
+_GIT_REF = re.compile(r"^refs/(heads|tags)/\S+$")
+_CRON = re.compile(r"^cron\(.+\)$")
+
+
+class RolloutStrategy(StrEnum):
+    ALL_AT_ONCE = "all-at-once"
+    CANARY = "canary"
+    LINEAR = "linear"
+
+    @property
+    def sagemaker_type(self) -> str:
+        """The TrafficRoutingConfig type SageMaker expects."""
+        return self.value.replace("-", "_").upper()
+
+
+# SageMaker's limits on the traffic step of each strategy, in percent of the fleet.
+STEP_LIMITS: Mapping[RolloutStrategy, tuple[int, int]] = {
+    RolloutStrategy.CANARY: (1, 50),
+    RolloutStrategy.LINEAR: (10, 50),
+}
+
+
+@dataclass(frozen=True)
+class EndpointSettings:
+    instance_type: str
+    instance_count: int
+    data_capture_percent: int
+
+
+@dataclass(frozen=True)
+class Rollout:
+    strategy: RolloutStrategy
+    step_percent: int | None
+    wait_seconds: int
+    termination_wait_seconds: int
+    max_execution_timeout_seconds: int
+
+
+@dataclass(frozen=True)
+class Alarms:
+    error_5xx_count: int
+    latency_p99_ms: int
+    evaluation_periods: int
+
+
+@dataclass(frozen=True)
+class Autoscaling:
+    min_capacity: int
+    max_capacity: int
+    invocations_per_instance: int
+    scale_in_cooldown_seconds: int
+    scale_out_cooldown_seconds: int
+
+
+@dataclass(frozen=True)
+class ArtifactRetention:
+    noncurrent_version_days: int
+    data_capture_days: int
+    access_log_days: int
+
+
+@dataclass(frozen=True)
+class Monitoring:
+    schedule: str
+    instance_type: str
+    max_runtime_seconds: int
+
+
+@dataclass(frozen=True)
+class Policy:
+    confirmation_required: bool
+    allowed_refs: tuple[str, ...]
+    ci_green_required: bool
+    promotion_from: str | None
+
+
+@dataclass(frozen=True)
+class Environment:
+    name: str
+    account: str
+    region: str
+    endpoint_url: str | None
+    endpoint: EndpointSettings
+    rollout: Rollout
+    alarms: Alarms
+    autoscaling: Autoscaling
+    artifacts: ArtifactRetention
+    monitoring: Monitoring | None
+    policy: Policy
+
+
+@dataclass(frozen=True)
+class Project:
+    name: str
+    deploy_confirm_variable: str
+    github_repository: str
+
+
+@dataclass(frozen=True)
+class Settings:
+    path: Path
+    project: Project
+    environments: Mapping[str, Environment]
+
+    def environment(self, name: str) -> Environment:
+        """The named environment; an unknown name is an error listing the known ones."""
+        try:
+            return self.environments[name]
+        except KeyError:
+            known = ", ".join(self.environments)
+            raise ConfigError(
+                f"unknown environment {name!r}: {self.path.name} defines {known}"
+            ) from None
+
+    def select(self, names: list[str] | None) -> list[Environment]:
+        """The named environments in file order, or all of them when names is None/empty."""
+        if not names:
+            return list(self.environments.values())
+        return [self.environment(name) for name in names]
+
+
+class _Table:
+    """A TOML table read key by key; every error names the file and the dotted key."""
+
+    def __init__(self, data: Mapping[str, Any], where: str, path: Path) -> None:
+        self._data = data
+        self._where = where
+        self._path = path
+        self._seen: set[str] = set()
+
+    def _dotted(self, key: str) -> str:
+        return f"{self._where}.{key}" if self._where else key
+
+    def fail(self, key: str, problem: str) -> ConfigError:
+        return ConfigError(f"{self._path.name}: {self._dotted(key)}: {problem}")
+
+    def _get(self, key: str, kind: type, kind_name: str) -> Any:
+        self._seen.add(key)
+        if key not in self._data:
+            raise self.fail(key, f"missing; add {key} = <{kind_name}>")
+        value = self._data[key]
+        # bool is a subclass of int; an int key must not accept true/false
+        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+            raise self.fail(key, f"must be {kind_name}, got {value!r}")
+        return value
+
+    def has(self, key: str) -> bool:
+        return key in self._data
+
+    def names(self) -> list[str]:
+        """The keys of this table, for tables whose keys are names (environments)."""
+        return list(self._data)
+
+    def string(self, key: str, pattern: re.Pattern[str], example: str) -> str:
+        value: str = self._get(key, str, "a string")
+        if not pattern.match(value):
+            raise self.fail(key, f"{value!r} is not valid (e.g. {example!r})")
+        return value
+
+    def integer(self, key: str, low: int, high: int) -> int:
+        value: int = self._get(key, int, "an integer")
+        if not low <= value <= high:
+            raise self.fail(key, f"{value} is outside {low}..{high}")
+        return value
+
+    def boolean(self, key: str) -> bool:
+        value: bool = self._get(key, bool, "true or false")
+        return value
+
+    def strings(self, key: str, pattern: re.Pattern[str], example: str) -> tuple[str, ...]:
+        values: list[Any] = self._get(key, list, "a list of strings")
+        if not values:
+            raise self.fail(key, f"must not be empty (e.g. [{example!r}])")
+        for value in values:
+            if not isinstance(value, str) or not pattern.match(value):
+                raise self.fail(key, f"{value!r} is not valid (e.g. {example!r})")
+        return tuple(values)
+
+    def table(self, key: str) -> _Table:
+        data: Mapping[str, Any] = self._get(key, dict, "a table")
+        return _Table(data, self._dotted(key), self._path)
+
+    def done(self) -> None:
+        """Refuse keys nobody read: a typo must not be silently ignored."""
+        unknown = sorted(set(self._data) - self._seen)
+        if unknown:
+            raise self.fail(unknown[0], "unknown key; check its spelling against the docs")
+
+
+def _rollout(table: _Table, instance_count: int) -> Rollout:
+    strategy_name = table.string("strategy", re.compile(r"^[a-z-]+$"), "canary")
+    try:
+        strategy = RolloutStrategy(strategy_name)
+    except ValueError:
+        choices = ", ".join(s.value for s in RolloutStrategy)
+        raise table.fail("strategy", f"{strategy_name!r} is not one of {choices}") from None
+    step: int | None = None
+    if strategy is RolloutStrategy.ALL_AT_ONCE:
+        if table.has("step_percent"):
+            raise table.fail("step_percent", "only canary and linear rollouts take a step")
+    else:
+        low, high = STEP_LIMITS[strategy]
+        step = table.integer("step_percent", 1, 100)
+        if not low <= step <= high:
+            raise table.fail(
+                "step_percent",
+                f"{step} % is outside SageMaker's {low}-{high} % for a {strategy} rollout",
+            )
+        if instance_count < 2:
+            raise table.fail(
+                "strategy",
+                f"a {strategy} rollout needs endpoint.instance_count >= 2 "
+                f"(it is {instance_count}); raise the count or use all-at-once",
+            )
+    rollout = Rollout(
+        strategy=strategy,
+        step_percent=step,
+        wait_seconds=table.integer("wait_seconds", 0, 3600),
+        termination_wait_seconds=table.integer("termination_wait_seconds", 0, 3600),
+        max_execution_timeout_seconds=table.integer("max_execution_timeout_seconds", 600, 14400),
+    )
+    table.done()
+    return rollout
+
+
+def _environment(name: str, table: _Table) -> Environment:
+    account = table.string("account", _ACCOUNT, "123456789012")
+    region = table.string("region", _REGION, "us-east-1")
+    if not has_sklearn_image(region):
+        raise table.fail("region", f"{region!r} has no SageMaker scikit-learn image")
+    endpoint_url = (
+        table.string("endpoint_url", _URL, "http://127.0.0.1:5123")
+        if table.has("endpoint_url")
+        else None
+    )
+
+    t = table.table("endpoint")
+    endpoint = EndpointSettings(
+        instance_type=t.string("instance_type", _INSTANCE_TYPE, "ml.m5.large"),
+        instance_count=t.integer("instance_count", 1, 100),
+        data_capture_percent=t.integer("data_capture_percent", 1, 100),
+    )
+    t.done()
+
+    rollout = _rollout(table.table("rollout"), endpoint.instance_count)
+
+    t = table.table("alarms")
+    alarms = Alarms(
+        error_5xx_count=t.integer("error_5xx_count", 1, 1_000_000),
+        latency_p99_ms=t.integer("latency_p99_ms", 1, 3_600_000),
+        evaluation_periods=t.integer("evaluation_periods", 1, 60),
+    )
+    t.done()
+
+    t = table.table("autoscaling")
+    autoscaling = Autoscaling(
+        min_capacity=t.integer("min_capacity", 1, 100),
+        max_capacity=t.integer("max_capacity", 1, 100),
+        invocations_per_instance=t.integer("invocations_per_instance", 1, 1_000_000),
+        scale_in_cooldown_seconds=t.integer("scale_in_cooldown_seconds", 0, 86_400),
+        scale_out_cooldown_seconds=t.integer("scale_out_cooldown_seconds", 0, 86_400),
+    )
+    if autoscaling.min_capacity > autoscaling.max_capacity:
+        raise t.fail("min_capacity", "is above max_capacity")
+    for key, outside in (
+        ("min_capacity", endpoint.instance_count < autoscaling.min_capacity),
+        ("max_capacity", endpoint.instance_count > autoscaling.max_capacity),
+    ):
+        if outside:
+            raise t.fail(
+                key,
+                f"endpoint.instance_count {endpoint.instance_count} must lie within "
+                f"{autoscaling.min_capacity}..{autoscaling.max_capacity} (min..max_capacity)",
+            )
+    t.done()
+
+    t = table.table("artifacts")
+    artifacts = ArtifactRetention(
+        noncurrent_version_days=t.integer("noncurrent_version_days", 1, 3650),
+        data_capture_days=t.integer("data_capture_days", 1, 3650),
+        access_log_days=t.integer("access_log_days", 1, 3650),
+    )
+    t.done()
+
+    monitoring: Monitoring | None = None
+    if table.has("monitoring"):
+        t = table.table("monitoring")
+        monitoring = Monitoring(
+            schedule=t.string("schedule", _CRON, "cron(0 * ? * * *)"),
+            instance_type=t.string("instance_type", _INSTANCE_TYPE, "ml.m5.large"),
+            max_runtime_seconds=t.integer("max_runtime_seconds", 60, 86_400),
+        )
+        t.done()
+        if not has_model_monitor_image(region):
+            raise table.fail(
+                "region",
+                f"{region!r} has no Model Monitor image; remove [monitoring] or change region",
+            )
+
+    t = table.table("policy")
+    policy = Policy(
+        confirmation_required=t.boolean("confirmation_required"),
+        allowed_refs=t.strings("allowed_refs", _GIT_REF, "refs/heads/main"),
+        ci_green_required=t.boolean("ci_green_required"),
+        promotion_from=(
+            t.string("promotion_from", _ENV_NAME, "staging") if t.has("promotion_from") else None
+        ),
+    )
+    t.done()
+    table.done()
+    return Environment(
+        name=name,
+        account=account,
+        region=region,
+        endpoint_url=endpoint_url,
+        endpoint=endpoint,
+        rollout=rollout,
+        alarms=alarms,
+        autoscaling=autoscaling,
+        artifacts=artifacts,
+        monitoring=monitoring,
+        policy=policy,
+    )
+
+
+def _check_promotions(environments: Mapping[str, Environment], path: Path) -> None:
+    """promotion_from must name another environment, and the chain must not loop."""
+    for env in environments.values():
+        seen = [env.name]
+        source = env.policy.promotion_from
+        while source is not None:
+            where = f"{path.name}: environments.{env.name}.policy.promotion_from"
+            if source not in environments:
+                raise ConfigError(f"{where}: {source!r} is not an environment in this file")
+            if source in seen:
+                raise ConfigError(f"{where}: promotion loops ({' -> '.join([*seen, source])})")
+            seen.append(source)
+            source = environments[source].policy.promotion_from
+
+
+def parse(document: Mapping[str, Any], path: Path) -> Settings:
+    """Validate an already-parsed document; `path` is only used in messages."""
+    root = _Table(document, "", path)
+    p = root.table("project")
+    project = Project(
+        name=p.string("name", _SLUG, "threat-detector"),
+        deploy_confirm_variable=p.string(
+            "deploy_confirm_variable", _ENV_VAR, "THREAT_DETECTOR_DEPLOY_CONFIRM"
+        ),
+        github_repository=p.string("github_repository", _REPOSITORY, "acme/threat-detector"),
+    )
+    p.done()
+    envs_table = root.table("environments")
+    environments: dict[str, Environment] = {}
+    for name in envs_table.names():
+        if not _ENV_NAME.match(name):
+            raise envs_table.fail(name, "environment names are 2-12 lowercase letters/digits")
+        environments[name] = _environment(name, envs_table.table(name))
+    envs_table.done()
+    root.done()
+    if not environments:
+        raise ConfigError(f"{path.name}: defines no [environments.<name>] table")
+    _check_promotions(environments, path)
+    return Settings(path=path, project=project, environments=environments)
+
+
+def load(path: Path = CONFIG_PATH) -> Settings:
+    """Read and validate the environments file."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: not found; run from the project root") from None
+    try:
+        document = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(f"{path.name}: not valid TOML: {error}") from None
+    return parse(document, path)

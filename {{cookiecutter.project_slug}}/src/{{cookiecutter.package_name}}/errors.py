@@ -1,0 +1,19 @@
+"""The project's error types: one per domain, each carrying a one-line message for people.
+
+Front doors (tasks.py, noxfile.py, app.py) print the message and exit non-zero; anything
+that is not a ProjectError is a bug and keeps its traceback.
+"""
+
+from __future__ import annotations
+
+
+class ProjectError(Exception):
+    """A refusal or failure the user can act on; str(error) is one line."""
+
+
+class ConfigError(ProjectError):
+    """config/environments.toml (or a value derived from it) is wrong."""
+
+
+class SynthError(ProjectError):
+    """The CDK app could not be synthesized (including unacknowledged cdk-nag findings)."""

@@ -1,0 +1,241 @@
+"""Build the CDK app for some environments and synthesize it, cdk-nag checks on.
+
+One process synthesizes every environment: `invoke synth`, `nox -s synth`, the deploy
+engine and the CDK CLI (through app.py and cdk.json) all come through here.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import json
+import shutil
+import sys
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from aws_cdk import App, CliCredentialsStackSynthesizer, Environment, Stack, Tags, Validations
+from cdk_nag import AwsSolutionsChecks
+
+from ..bucket_layout import check_sha256
+from ..config import Environment as EnvironmentConfig
+from ..config import Settings
+from ..errors import ConfigError, SynthError
+from .artifacts_stack import ArtifactsStack
+from .serving_stack import ServingStack, endpoint_name
+
+# The digest templates reference when no packaged model is given: synth stays reviewable and
+# testable before a model exists; the deploy engine always passes the real digest.
+UNPACKAGED_MODEL_SHA256 = "0" * 64
+
+# Feature flags and switches that keep templates plain CloudFormation any endpoint accepts.
+APP_CONTEXT: dict[str, Any] = {
+    "aws:cdk:enable-path-metadata": False,
+    "@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy": True,
+    "@aws-cdk/aws-iam:minimizePolicies": True,
+}
+
+
+@dataclass(frozen=True)
+class SynthesizedStack:
+    """One stack of one environment, as written into the cloud assembly."""
+
+    environment: str
+    stack_name: str
+    artifact_id: str
+    template_path: Path
+    dependencies: tuple[str, ...]
+
+
+def new_app(outdir: Path | None = None) -> App:
+    """An App with our context; outdir None lets the CDK CLI choose (CDK_OUTDIR)."""
+    return App(
+        outdir=str(outdir) if outdir is not None else None,
+        analytics_reporting=False,
+        context=APP_CONTEXT,
+    )
+
+
+def _monitoring_module() -> Any | None:
+    """The optional Model Monitor module, or None where the project was baked without it."""
+    name = f"{__package__}.monitoring"
+    return importlib.import_module(name) if importlib.util.find_spec(name) else None
+
+
+def add_environment(
+    app: App, settings: Settings, environment: EnvironmentConfig, model_sha256: str
+) -> list[Stack]:
+    """The stacks of one environment, artifacts first; returns them in deploy order."""
+    project = settings.project
+    stack_env = Environment(account=environment.account, region=environment.region)
+
+    def stack_kwargs(part: str, description: str) -> dict[str, Any]:
+        return {
+            "stack_name": f"{project.name}-{environment.name}-{part}",
+            "env": stack_env,
+            "description": f"{project.name} {environment.name}: {description}",
+            # Templates only: no bootstrap version rule, no roles, no asset buckets.
+            "synthesizer": CliCredentialsStackSynthesizer(),
+        }
+
+    artifacts = ArtifactsStack(
+        app,
+        f"{environment.name}-artifacts",
+        project=project,
+        environment=environment,
+        **stack_kwargs("artifacts", "model artifacts, data capture and the deploy ledger"),
+    )
+    serving = ServingStack(
+        app,
+        f"{environment.name}-serving",
+        project=project,
+        environment=environment,
+        model_sha256=model_sha256,
+        **stack_kwargs("serving", "the SageMaker endpoint, alarms, autoscaling, dashboard"),
+    )
+    serving.add_stack_dependency(artifacts)
+    stacks: list[Stack] = [artifacts, serving]
+    if environment.monitoring is not None:
+        monitoring = _monitoring_module()
+        if monitoring is None:
+            raise ConfigError(
+                f"environments.{environment.name}.monitoring is set but this project has no "
+                "Model Monitor module (infra/monitoring.py); remove the table"
+            )
+        monitor_stack = monitoring.MonitoringStack(
+            app,
+            f"{environment.name}-monitoring",
+            project=project,
+            environment=environment,
+            settings=environment.monitoring,
+            endpoint_name=endpoint_name(project, environment),
+            model_sha256=model_sha256,
+            **stack_kwargs("monitoring", "Model Monitor data-quality schedule"),
+        )
+        monitor_stack.add_stack_dependency(serving)
+        stacks.append(monitor_stack)
+    for stack in stacks:
+        Tags.of(stack).add("project", project.name)
+        Tags.of(stack).add("environment", environment.name)
+    return stacks
+
+
+def build_app(
+    settings: Settings,
+    environments: Sequence[EnvironmentConfig],
+    model_sha256: str = UNPACKAGED_MODEL_SHA256,
+    app: App | None = None,
+) -> App:
+    """Add the environments' stacks to an app (a new one unless given) with cdk-nag on."""
+    try:
+        check_sha256(model_sha256)
+    except ValueError as error:
+        raise ConfigError(f"model digest: {error}") from None
+    app = app or new_app()
+    for environment in environments:
+        add_environment(app, settings, environment, model_sha256)
+    Validations.of(app).add_plugins(AwsSolutionsChecks(app))
+    return app
+
+
+def synthesize(app: App) -> list[SynthesizedStack]:
+    """Synthesize into the app's outdir, stacks in deploy order (environment by environment).
+
+    Unacknowledged cdk-nag findings (or any other synth failure) are a SynthError.
+    """
+    try:
+        assembly = app.synth()
+    except RuntimeError as error:  # jsii surfaces JavaScript errors as RuntimeError
+        raise SynthError(_synth_failure(Path(app.outdir), str(error))) from None
+    stack_ids = {stack.id for stack in assembly.stacks}
+    ordered = [stack.node.id for stack in app.node.children if isinstance(stack, Stack)]
+    synthesized = []
+    for stack in sorted(assembly.stacks, key=lambda artifact: ordered.index(artifact.id)):
+        synthesized.append(
+            SynthesizedStack(
+                environment=stack.tags.get("environment", ""),
+                stack_name=stack.stack_name,
+                artifact_id=stack.id,
+                template_path=Path(stack.template_full_path),
+                dependencies=tuple(dep.id for dep in stack.dependencies if dep.id in stack_ids),
+            )
+        )
+    return synthesized
+
+
+def synthesize_into(
+    outdir: Path,
+    settings: Settings,
+    environments: Sequence[EnvironmentConfig],
+    model_sha256: str = UNPACKAGED_MODEL_SHA256,
+) -> list[SynthesizedStack]:
+    """Synthesize into a fresh folder and swap it in as `outdir` only when synth succeeded.
+
+    A failed synth leaves the previous outdir as it was; the cdk-nag report of the failure
+    is kept next to it as <outdir>.validation-report.json.
+    """
+    outdir.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{outdir.name}-", dir=outdir.parent))
+    try:
+        app = build_app(settings, environments, model_sha256, new_app(staging))
+        stacks = synthesize(app)
+    except SynthError:
+        report = staging / VALIDATION_REPORT
+        if report.exists():
+            shutil.copyfile(report, outdir.with_name(f"{outdir.name}.{VALIDATION_REPORT}"))
+        shutil.rmtree(staging)
+        raise
+    except BaseException:
+        shutil.rmtree(staging)
+        raise
+    if outdir.exists():
+        shutil.rmtree(outdir)
+    staging.rename(outdir)
+    return [
+        replace(stack, template_path=outdir / stack.template_path.relative_to(staging))
+        for stack in stacks
+    ]
+
+
+VALIDATION_REPORT = "validation-report.json"
+
+
+def _synth_failure(outdir: Path, error: str) -> str:
+    """One line for a failed synth: the first cdk-nag finding if the report has one."""
+    report = outdir / VALIDATION_REPORT
+    if report.exists():
+        findings = [
+            (violation["ruleName"], construct["constructPath"])
+            for plugin in json.loads(report.read_text(encoding="utf-8"))["pluginReports"]
+            for violation in plugin["violations"]
+            for construct in violation.get("violatingConstructs", [])
+        ]
+        if findings:
+            rule, path = findings[0]
+            return (
+                f"cdk-nag: {len(findings)} unacknowledged finding(s), first {rule} at {path}; "
+                "fix it or acknowledge it with a reason (infra/nag.py)"
+            )
+    lines = [line.strip() for line in error.splitlines() if line.strip()]
+    return lines[0] if lines else "synth failed"
+
+
+def cli_main() -> int:
+    """Entry point for `python app.py` (what cdk.json runs): context picks envs and model."""
+    from ..config import load
+
+    app = new_app()
+    requested = app.node.try_get_context("env")
+    names = [name for name in str(requested).split(",") if name] if requested else None
+    sha = app.node.try_get_context("model_sha256") or UNPACKAGED_MODEL_SHA256
+    try:
+        settings = load()
+        build_app(settings, settings.select(names), sha, app)
+        synthesize(app)
+    except (ConfigError, SynthError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    return 0

@@ -1,0 +1,209 @@
+"""Model Monitor: a data-quality schedule comparing captured traffic with the model's baseline.
+
+This module is optional: the template leaves it out when include_model_monitor is "n", and
+app.py adds the stack only where it exists and an environment has a [monitoring] table.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_cdk import ArnFormat, Names, Stack
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_sagemaker as sagemaker
+from constructs import Construct
+
+from ..bucket_layout import baseline_key, data_capture_prefix, monitoring_prefix
+from ..config import Environment, Monitoring, Project
+from ..images import ecr_repository_arn, model_monitor_image
+from .artifacts_stack import BUCKET_PARAMETER, import_artifacts_bucket
+from .nag import PARTITION, acknowledge_wildcards, ref
+
+SAGEMAKER = sagemaker.CfnDataQualityJobDefinition
+
+
+class DataQualityMonitor(Construct):
+    """A scheduled Model Monitor data-quality job on one endpoint.
+
+    Attributes: ``role``, ``policy`` (its permissions; the stack adds them),
+    ``job_definition`` and ``schedule``.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        endpoint_name: str,
+        image_uri: str,
+        settings: Monitoring,
+        statistics_uri: str,
+        constraints_uri: str,
+        output_uri: str,
+    ) -> None:
+        super().__init__(scope, id)
+        self.role = iam.Role(
+            self,
+            "Role",
+            assumed_by=iam.ServicePrincipal("sagemaker.amazonaws.com"),
+            description=f"Runs Model Monitor data-quality jobs on {endpoint_name}",
+        )
+        self.policy = iam.Policy(self, "Policy", roles=[self.role])
+        # CloudFormation requires names here; derive unique ones from the construct path.
+        self.job_definition = SAGEMAKER(
+            self,
+            "JobDefinition",
+            job_definition_name=Names.unique_resource_name(self, max_length=63, separator="-")
+            + "-job",
+            endpoint_name=endpoint_name,
+            role_arn=self.role.role_arn,
+            data_quality_app_specification=SAGEMAKER.DataQualityAppSpecificationProperty(
+                image_uri=image_uri
+            ),
+            data_quality_job_input=SAGEMAKER.DataQualityJobInputProperty(
+                endpoint_input=SAGEMAKER.EndpointInputProperty(
+                    endpoint_name=endpoint_name,
+                    local_path="/opt/ml/processing/input/endpoint",
+                    s3_input_mode="File",
+                    s3_data_distribution_type="FullyReplicated",
+                )
+            ),
+            data_quality_baseline_config=SAGEMAKER.DataQualityBaselineConfigProperty(
+                statistics_resource=SAGEMAKER.StatisticsResourceProperty(s3_uri=statistics_uri),
+                constraints_resource=SAGEMAKER.ConstraintsResourceProperty(s3_uri=constraints_uri),
+            ),
+            data_quality_job_output_config=SAGEMAKER.MonitoringOutputConfigProperty(
+                monitoring_outputs=[
+                    SAGEMAKER.MonitoringOutputProperty(
+                        s3_output=SAGEMAKER.S3OutputProperty(
+                            local_path="/opt/ml/processing/output",
+                            s3_uri=output_uri,
+                            s3_upload_mode="EndOfJob",
+                        )
+                    )
+                ]
+            ),
+            job_resources=SAGEMAKER.MonitoringResourcesProperty(
+                cluster_config=SAGEMAKER.ClusterConfigProperty(
+                    instance_count=1,
+                    instance_type=settings.instance_type,
+                    volume_size_in_gb=20,
+                )
+            ),
+            network_config=SAGEMAKER.NetworkConfigProperty(
+                enable_inter_container_traffic_encryption=True
+            ),
+            stopping_condition=SAGEMAKER.StoppingConditionProperty(
+                max_runtime_in_seconds=settings.max_runtime_seconds
+            ),
+        )
+        self.job_definition.node.add_dependency(self.policy)
+        self.schedule = sagemaker.CfnMonitoringSchedule(
+            self,
+            "Schedule",
+            monitoring_schedule_name=Names.unique_resource_name(self, max_length=63, separator="-"),
+            monitoring_schedule_config=sagemaker.CfnMonitoringSchedule.MonitoringScheduleConfigProperty(
+                monitoring_job_definition_name=self.job_definition.job_definition_name,
+                monitoring_type="DataQuality",
+                schedule_config=sagemaker.CfnMonitoringSchedule.ScheduleConfigProperty(
+                    schedule_expression=settings.schedule
+                ),
+            ),
+        )
+
+
+class MonitoringStack(Stack):
+    """Model Monitor for one environment's endpoint (deployed after the serving stack).
+
+    Attributes: ``bucket`` (imported) and ``monitor`` (DataQualityMonitor).
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        project: Project,
+        environment: Environment,
+        settings: Monitoring,
+        endpoint_name: str,
+        model_sha256: str,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(scope, id, **kwargs)
+        self.bucket = import_artifacts_bucket(self, project, environment)
+        baseline = baseline_key(model_sha256, "*")
+        capture = f"{data_capture_prefix(environment.name)}*"
+        reports = f"{monitoring_prefix(environment.name)}*"
+        self.monitor = DataQualityMonitor(
+            self,
+            "DataQuality",
+            endpoint_name=endpoint_name,
+            image_uri=model_monitor_image(environment.region, self.url_suffix),
+            settings=settings,
+            statistics_uri=self.bucket.s3_url_for_object(
+                baseline_key(model_sha256, "statistics.json")
+            ),
+            constraints_uri=self.bucket.s3_url_for_object(
+                baseline_key(model_sha256, "constraints.json")
+            ),
+            output_uri=self.bucket.s3_url_for_object(monitoring_prefix(environment.name)),
+        )
+        policy = self.monitor.policy
+        logs = self.format_arn(
+            service="logs",
+            resource="log-group",
+            resource_name="/aws/sagemaker/ProcessingJobs*",
+            arn_format=ArnFormat.COLON_RESOURCE_NAME,
+        )
+        statements = [
+            (["s3:GetObject"], [self.bucket.arn_for_objects(baseline)]),
+            (["s3:GetObject"], [self.bucket.arn_for_objects(capture)]),
+            (["s3:PutObject"], [self.bucket.arn_for_objects(reports)]),
+            (
+                ["sagemaker:DescribeEndpoint"],
+                [
+                    self.format_arn(
+                        service="sagemaker", resource="endpoint", resource_name=endpoint_name
+                    )
+                ],
+            ),
+            (
+                ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"],
+                [ecr_repository_arn("model_monitor", environment.region, self.partition)],
+            ),
+            (["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"], [logs]),
+            (["ecr:GetAuthorizationToken"], ["*"]),
+        ]
+        for actions, resources in statements:
+            policy.add_statements(iam.PolicyStatement(actions=actions, resources=resources))
+        policy.add_statements(
+            iam.PolicyStatement(
+                actions=["s3:ListBucket"],
+                resources=[self.bucket.bucket_arn],
+                conditions={"StringLike": {"s3:prefix": [capture, baseline]}},
+            )
+        )
+        policy.add_statements(
+            iam.PolicyStatement(
+                actions=["cloudwatch:PutMetricData"],
+                resources=["*"],
+                conditions={"StringLike": {"cloudwatch:namespace": "aws/sagemaker/Endpoints/*"}},
+            )
+        )
+        bucket_arn = f"arn:{PARTITION}:s3:::{ref(BUCKET_PARAMETER)}"
+        acknowledge_wildcards(
+            policy,
+            "Scoped wildcards: this model's baseline files, this environment's captured "
+            "requests and monitoring reports, the processing-job log groups SageMaker names; "
+            "ecr:GetAuthorizationToken has no resource level and PutMetricData is limited by "
+            "a namespace condition.",
+            resources=[
+                f"{bucket_arn}/{baseline}",
+                f"{bucket_arn}/{capture}",
+                f"{bucket_arn}/{reports}",
+                f"arn:{PARTITION}:logs:{environment.region}:{environment.account}:"
+                "log-group:/aws/sagemaker/ProcessingJobs*",
+                "*",
+            ],
+        )

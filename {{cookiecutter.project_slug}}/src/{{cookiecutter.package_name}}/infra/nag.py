@@ -1,0 +1,35 @@
+"""Acknowledging cdk-nag findings: always with a written reason, next to their cause.
+
+cdk-nag 3 reports one finding per wildcard (e.g. ``AwsSolutions-IAM5[Resource::...]``) and an
+acknowledgement must name that finding exactly, so a new, unreviewed wildcard still fails
+synth. The helpers here build those ids the way cdk-nag renders them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from aws_cdk import Acknowledgment, Validations
+from constructs import IConstruct
+
+# How cdk-nag renders ${AWS::Partition} and a Ref to a parameter inside a finding id.
+PARTITION = "<AWS::Partition>"
+
+
+def ref(logical_id: str) -> str:
+    return f"<{logical_id}>"
+
+
+def acknowledge(scope: IConstruct, rule: str, reason: str) -> None:
+    """Accept one rule or finding (e.g. "AwsSolutions-S1") on scope and its children."""
+    Validations.of(scope).acknowledge(Acknowledgment(id=rule, reason=reason))
+
+
+def acknowledge_wildcards(
+    scope: IConstruct, reason: str, *, resources: Iterable[str] = (), actions: Iterable[str] = ()
+) -> None:
+    """Accept exactly these IAM wildcards (resources/actions as cdk-nag renders them)."""
+    for resource in resources:
+        acknowledge(scope, f"AwsSolutions-IAM5[Resource::{resource}]", reason)
+    for action in actions:
+        acknowledge(scope, f"AwsSolutions-IAM5[Action::{action}]", reason)

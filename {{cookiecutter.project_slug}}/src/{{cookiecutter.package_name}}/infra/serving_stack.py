@@ -1,0 +1,142 @@
+"""The serving stack: the model endpoint with its alarms, autoscaling and dashboard."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_cdk import ArnFormat, Stack
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_s3 as s3
+from constructs import Construct
+
+from ..bucket_layout import MODELS_PREFIX, data_capture_prefix, model_key
+from ..config import Environment, Project
+from ..images import ecr_repository_arn, sklearn_image
+from .alarms import EndpointAlarms
+from .artifacts_stack import BUCKET_PARAMETER, import_artifacts_bucket
+from .autoscaling import VariantAutoscaling
+from .dashboard import EndpointDashboard
+from .model_endpoint import VARIANT_NAME, ModelEndpoint
+from .nag import PARTITION, acknowledge_wildcards, ref
+
+
+def endpoint_name(project: Project, environment: Environment) -> str:
+    """Fixed per environment: alarms and autoscaling must name the endpoint before it exists."""
+    return f"{project.name}-{environment.name}"
+
+
+class ServingStack(Stack):
+    """Serves the model whose sha256 is given, from the environment's artifact bucket.
+
+    Attributes: ``bucket`` (imported), ``alarms``, ``endpoint`` (ModelEndpoint),
+    ``autoscaling`` and ``dashboard``.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        project: Project,
+        environment: Environment,
+        model_sha256: str,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(scope, id, **kwargs)
+        name = endpoint_name(project, environment)
+        self.bucket = import_artifacts_bucket(self, project, environment)
+        self.alarms = EndpointAlarms(
+            self,
+            "Alarms",
+            endpoint_name=name,
+            variant_name=VARIANT_NAME,
+            thresholds=environment.alarms,
+        )
+        self.endpoint = ModelEndpoint(
+            self,
+            "Model",
+            endpoint_name=name,
+            image_uri=sklearn_image(environment.region, self.url_suffix),
+            model_data_url=self.bucket.s3_url_for_object(model_key(model_sha256)),
+            model_sha256=model_sha256,
+            settings=environment.endpoint,
+            rollout=environment.rollout,
+            capture_uri=self.bucket.s3_url_for_object(data_capture_prefix(environment.name)),
+            rollback_alarm_names=[alarm.alarm_name for alarm in self.alarms.alarms],
+        )
+        self._grant_runtime_access(self.endpoint.policy, self.bucket, environment)
+        self.autoscaling = VariantAutoscaling(
+            self,
+            "Autoscaling",
+            endpoint_name=name,
+            variant_name=VARIANT_NAME,
+            settings=environment.autoscaling,
+        )
+        # The scalable target names the endpoint, so the endpoint must exist first.
+        self.autoscaling.node.add_dependency(self.endpoint.endpoint)
+        self.dashboard = EndpointDashboard(
+            self,
+            "Dashboard",
+            endpoint_name=name,
+            variant_name=VARIANT_NAME,
+            alarms=self.alarms.alarms,
+        )
+
+    def _grant_runtime_access(
+        self, policy: iam.Policy, bucket: s3.IBucket, environment: Environment
+    ) -> None:
+        """What the model container needs at run time, and nothing more."""
+        capture = f"{data_capture_prefix(environment.name)}*"
+        logs = self.format_arn(
+            service="logs",
+            resource="log-group",
+            resource_name="/aws/sagemaker/Endpoints/*",
+            arn_format=ArnFormat.COLON_RESOURCE_NAME,
+        )
+        policy.add_statements(
+            iam.PolicyStatement(
+                actions=["s3:GetObject"], resources=[bucket.arn_for_objects(f"{MODELS_PREFIX}*")]
+            )
+        )
+        policy.add_statements(
+            iam.PolicyStatement(
+                actions=["s3:PutObject"], resources=[bucket.arn_for_objects(capture)]
+            )
+        )
+        policy.add_statements(
+            iam.PolicyStatement(
+                actions=["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"],
+                resources=[ecr_repository_arn("sklearn", environment.region, self.partition)],
+            )
+        )
+        policy.add_statements(
+            iam.PolicyStatement(
+                actions=["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
+                resources=[logs],
+            )
+        )
+        policy.add_statements(
+            iam.PolicyStatement(actions=["ecr:GetAuthorizationToken"], resources=["*"])
+        )
+        policy.add_statements(
+            iam.PolicyStatement(
+                actions=["cloudwatch:PutMetricData"],
+                resources=["*"],
+                conditions={"StringEquals": {"cloudwatch:namespace": "/aws/sagemaker/Endpoints"}},
+            )
+        )
+        bucket_arn = f"arn:{PARTITION}:s3:::{ref(BUCKET_PARAMETER)}"
+        acknowledge_wildcards(
+            policy,
+            "Scoped wildcards: model artifacts are content-addressed objects under models/; "
+            "captured requests are written under this environment's prefix; the container "
+            "logs to the endpoint log groups SageMaker names; ecr:GetAuthorizationToken has no "
+            "resource level and PutMetricData is limited by a namespace condition.",
+            resources=[
+                f"{bucket_arn}/{MODELS_PREFIX}*",
+                f"{bucket_arn}/{capture}",
+                f"arn:{PARTITION}:logs:{environment.region}:{environment.account}:"
+                "log-group:/aws/sagemaker/Endpoints/*",
+                "*",
+            ],
+        )

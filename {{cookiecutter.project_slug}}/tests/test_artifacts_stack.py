@@ -1,0 +1,104 @@
+"""The artifacts stack of every environment: a private, versioned, SSL-only bucket."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from aws_cdk.assertions import Template
+
+from {{ cookiecutter.package_name }}.config import Settings
+from {{ cookiecutter.package_name }}.infra.artifacts_bucket import ACCESS_LOGS_LOGICAL_ID, BUCKET_LOGICAL_ID
+
+from .conftest import ENVIRONMENTS, only_resource, resources_of_type
+
+BLOCK_ALL = {
+    "BlockPublicAcls": True,
+    "BlockPublicPolicy": True,
+    "IgnorePublicAcls": True,
+    "RestrictPublicBuckets": True,
+}
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_bucket_is_versioned_encrypted_private_and_logged(
+    templates: dict[str, Template], env: str
+) -> None:
+    templates[f"{env}-artifacts"].has_resource_properties(
+        "AWS::S3::Bucket",
+        {
+            "VersioningConfiguration": {"Status": "Enabled"},
+            "BucketEncryption": {
+                "ServerSideEncryptionConfiguration": [
+                    {"ServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}
+                ]
+            },
+            "PublicAccessBlockConfiguration": BLOCK_ALL,
+            "LoggingConfiguration": {
+                "DestinationBucketName": {"Ref": ACCESS_LOGS_LOGICAL_ID},
+                "LogFilePrefix": "artifacts/",
+            },
+        },
+    )
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_both_buckets_refuse_plain_http(template_json: dict[str, Any], env: str) -> None:
+    policies = resources_of_type(template_json[f"{env}-artifacts"], "AWS::S3::BucketPolicy")
+    protected = set()
+    for policy in policies.values():
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
+            if statement.get("Condition") == {"Bool": {"aws:SecureTransport": "false"}}:
+                assert statement["Effect"] == "Deny"
+                assert statement["Action"] == "s3:*"
+                protected.add(policy["Properties"]["Bucket"]["Ref"])
+    assert protected == {BUCKET_LOGICAL_ID, ACCESS_LOGS_LOGICAL_ID}
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_lifecycle_rules_follow_config(
+    template_json: dict[str, Any], settings: Settings, env: str
+) -> None:
+    retention = settings.environment(env).artifacts
+    bucket = template_json[f"{env}-artifacts"]["Resources"][BUCKET_LOGICAL_ID]
+    rules = {rule["Id"]: rule for rule in bucket["Properties"]["LifecycleConfiguration"]["Rules"]}
+    assert rules["expire-noncurrent-versions"]["NoncurrentVersionExpiration"] == {
+        "NoncurrentDays": retention.noncurrent_version_days
+    }
+    assert rules["expire-data-capture"]["Prefix"] == "datacapture/"
+    assert rules["expire-data-capture"]["ExpirationInDays"] == retention.data_capture_days
+    assert rules["abort-incomplete-uploads"]["AbortIncompleteMultipartUpload"] == {
+        "DaysAfterInitiation": 7
+    }
+    logs = template_json[f"{env}-artifacts"]["Resources"][ACCESS_LOGS_LOGICAL_ID]
+    (log_rule,) = logs["Properties"]["LifecycleConfiguration"]["Rules"]
+    assert log_rule["ExpirationInDays"] == retention.access_log_days
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_stateful_logical_ids_are_pinned_and_retained(
+    template_json: dict[str, Any], env: str
+) -> None:
+    # Deliberate: renaming these ids would make CloudFormation replace the buckets (and
+    # with them the ledger). Change them only with a migration plan.
+    resources = template_json[f"{env}-artifacts"]["Resources"]
+    for logical_id in ("ArtifactBucket", "ArtifactAccessLogs"):
+        assert resources[logical_id]["Type"] == "AWS::S3::Bucket"
+        assert resources[logical_id]["DeletionPolicy"] == "Retain"
+        assert resources[logical_id]["UpdateReplacePolicy"] == "Retain"
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_bucket_name_is_published_for_later_stacks(
+    template_json: dict[str, Any], settings: Settings, env: str
+) -> None:
+    parameter = only_resource(template_json[f"{env}-artifacts"], "AWS::SSM::Parameter")
+    assert parameter["Properties"]["Name"] == f"/{settings.project.name}/{env}/artifact-bucket"
+    assert parameter["Properties"]["Value"] == {"Ref": BUCKET_LOGICAL_ID}
+
+
+def test_no_exports_lock_the_bucket(template_json: dict[str, Any]) -> None:
+    for artifact, template in template_json.items():
+        assert "Outputs" not in template or not any(
+            "Export" in output for output in template["Outputs"].values()
+        ), artifact

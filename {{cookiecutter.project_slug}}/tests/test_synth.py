@@ -1,0 +1,154 @@
+"""Synth: one template per stack per environment, plain CloudFormation (no bootstrap, no
+assets, cfn-lint clean), cdk-nag enforced, and failures that leave nothing half-written."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aws_cdk import Stack
+from aws_cdk import aws_s3 as s3
+from cfnlint.api import lint_file
+from cfnlint.config import ManualArgs
+
+from {{ cookiecutter.package_name }}.config import Settings
+from {{ cookiecutter.package_name }}.errors import ConfigError, SynthError
+from {{ cookiecutter.package_name }}.infra import app as app_module
+from {{ cookiecutter.package_name }}.infra.app import SynthesizedStack, synthesize_into
+from {{ cookiecutter.package_name }}.node import bundled_node
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_one_template_per_stack_per_environment_in_deploy_order(
+    synthesized: list[SynthesizedStack], settings: Settings
+) -> None:
+    expected = []
+    for env in settings.environments.values():
+        parts = ["artifacts", "serving"] + (["monitoring"] if env.monitoring else [])
+        expected += [f"{env.name}-{part}" for part in parts]
+    assert [stack.artifact_id for stack in synthesized] == expected
+    for stack in synthesized:
+        assert stack.template_path.is_file()
+        assert stack.stack_name == f"{settings.project.name}-{stack.artifact_id}"
+        if stack.artifact_id.endswith("-serving"):
+            assert stack.dependencies == (f"{stack.environment}-artifacts",)
+
+
+def test_templates_need_no_bootstrap_and_no_assets(
+    synthesized: list[SynthesizedStack], template_json: dict[str, Any]
+) -> None:
+    for stack in synthesized:
+        template = template_json[stack.artifact_id]
+        assert "Rules" not in template, stack.artifact_id
+        assert "BootstrapVersion" not in template.get("Parameters", {})
+        assert "CDKMetadata" not in template["Resources"]
+        assert "aws:cdk:path" not in json.dumps(template)
+        assets = json.loads(
+            stack.template_path.with_name(f"{stack.artifact_id}.assets.json").read_text()
+        )
+        # The only "file" an asset manifest may list is the template itself.
+        files = assets.get("files", {})
+        assert all(entry["source"]["path"].endswith(".template.json") for entry in files.values())
+        assert assets.get("dockerImages", {}) == {}
+
+
+def test_templates_are_cfn_lint_clean(
+    synthesized: list[SynthesizedStack], settings: Settings
+) -> None:
+    problems = []
+    for stack in synthesized:
+        region = settings.environment(stack.environment).region
+        matches = lint_file(stack.template_path, config=ManualArgs(regions=[region]))
+        problems += [f"{stack.artifact_id}: {match}" for match in matches]
+    assert problems == []
+
+
+def with_unacknowledged_finding(
+    original: Any,
+) -> Any:
+    def build(*args: Any, **kwargs: Any) -> Any:
+        app = original(*args, **kwargs)
+        stack = Stack(app, "careless")
+        s3.Bucket(stack, "NoLogsNoSsl")
+        return app
+
+    return build
+
+
+def test_unacknowledged_nag_finding_fails_and_keeps_previous_output(
+    settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    outdir = tmp_path / "cdk.out"
+    dev = [settings.environment("dev")]
+    synthesize_into(outdir, settings, dev)
+    before = sorted(path.name for path in outdir.iterdir())
+
+    monkeypatch.setattr(app_module, "build_app", with_unacknowledged_finding(app_module.build_app))
+    with pytest.raises(SynthError) as raised:
+        synthesize_into(outdir, settings, dev)
+    message = str(raised.value)
+    assert message.startswith("cdk-nag: ")
+    assert "AwsSolutions-S" in message and "careless/NoLogsNoSsl" in message
+    assert "\n" not in message
+    assert sorted(path.name for path in outdir.iterdir()) == before
+    assert (tmp_path / "cdk.out.validation-report.json").is_file()
+    assert [path.name for path in tmp_path.iterdir() if path.name.startswith(".cdk.out")] == []
+
+
+def test_model_digest_must_be_a_sha256(settings: Settings, tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="model digest"):
+        synthesize_into(tmp_path / "cdk.out", settings, [settings.environment("dev")], "abc")
+    assert not (tmp_path / "cdk.out").exists()
+
+
+def run_app(outdir: Path, context: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """The CDK CLI's way in: python app.py with CDK_OUTDIR and CDK_CONTEXT_JSON."""
+    env = {
+        **os.environ,
+        "CDK_OUTDIR": str(outdir),
+        "CDK_CONTEXT_JSON": json.dumps(context),
+        "PYTHONPATH": os.pathsep.join(
+            [str(PROJECT_ROOT / "src"), os.environ.get("PYTHONPATH", "")]
+        ),
+    }
+    env.pop("JSII_NODE", None)
+    return subprocess.run(
+        [sys.executable, "app.py"],
+        cwd=PROJECT_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def test_cdk_cli_entry_point_synthesizes_one_environment(
+    tmp_path: Path, synthesized: list[SynthesizedStack]
+) -> None:
+    result = run_app(tmp_path, {"env": "dev"})
+    assert result.returncode == 0, result.stderr
+    expected = {f"{s.artifact_id}.template.json" for s in synthesized if s.environment == "dev"}
+    assert {path.name for path in tmp_path.glob("*.template.json")} == expected
+    # jsii runs on the bundled Node.js and prints no Node version banner.
+    assert "node" not in result.stderr.lower(), result.stderr
+
+
+def test_cdk_cli_entry_point_refuses_unknown_environment(tmp_path: Path) -> None:
+    result = run_app(tmp_path, {"env": "qa"})
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == [
+        "error: unknown environment 'qa': environments.toml defines local, dev, staging, prod"
+    ]
+    assert not list(tmp_path.glob("*.template.json"))
+
+
+def test_bundled_node_is_an_executable() -> None:
+    node = bundled_node()
+    assert node.is_file() and os.access(node, os.X_OK)
+    assert os.environ["JSII_NODE"]  # set by importing the infra package (conftest)

@@ -1,0 +1,51 @@
+"""The invoke tasks are thin doors: exact commands, help for every flag, clean refusals."""
+
+from __future__ import annotations
+
+import inspect
+from pathlib import Path
+
+import pytest
+from invoke.context import MockContext
+from invoke.exceptions import Exit
+
+import tasks
+
+
+def test_every_task_documents_itself_and_every_flag() -> None:
+    for name, task in tasks.ns.tasks.items():
+        assert task.__doc__ and task.__doc__.strip(), name
+        parameters = list(inspect.signature(task.body).parameters)[1:]  # after the context
+        flags = {parameter.replace("_", "-") for parameter in parameters}
+        assert flags <= set(task.help), f"{name}: no --help text for {flags - set(task.help)}"
+
+
+def test_lint_runs_ruff_and_mypy() -> None:
+    context = MockContext(run=True, repeat=True)
+    tasks.lint(context)
+    assert [str(call.args[0]) for call in context.run.call_args_list] == [  # type: ignore[attr-defined]
+        "ruff check .",
+        "ruff format --check .",
+        "mypy",
+    ]
+
+
+def test_test_passes_arguments_after_double_dash_to_pytest() -> None:
+    context = MockContext(run=True, repeat=True)
+    context.remainder = "-k config -x"
+    tasks.test(context)
+    context.run.assert_called_once_with("python -m pytest -k config -x")  # type: ignore[attr-defined]
+
+
+def test_synth_writes_templates_for_the_chosen_environment(tmp_path: Path) -> None:
+    tasks.synth(MockContext(), env=["dev"], outdir=str(tmp_path / "out"))
+    assert (tmp_path / "out" / "dev-serving.template.json").is_file()
+    assert not list((tmp_path / "out").glob("prod-*"))
+
+
+def test_synth_refuses_unknown_environment_in_one_line(tmp_path: Path) -> None:
+    with pytest.raises(Exit) as raised:
+        tasks.synth(MockContext(), env=["qa"], outdir=str(tmp_path / "out"))
+    assert raised.value.code == 1
+    assert str(raised.value.message).startswith("error: unknown environment 'qa'")
+    assert not (tmp_path / "out").exists()
