@@ -1,0 +1,51 @@
+"""`python -m bakery bake|demo`: the front door that tasks.py and noxfile.py call."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from .bake import BakeError, bake
+from .pipeline import PipelineError, run_pipeline
+
+
+def _answers(pairs: list[str]) -> dict[str, str]:
+    answers = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise SystemExit(f"error: answer {pair!r} is not KEY=VALUE (e.g. project_name='Fraud Scorer')")
+        answers[key] = value
+    return answers
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bakery", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    bake_cmd = commands.add_parser("bake", help="render the template into a folder")
+    bake_cmd.add_argument("--output-dir", type=Path, default=Path("build"))
+    bake_cmd.add_argument("answers", nargs="*", metavar="KEY=VALUE", help="override an answer")
+    demo_cmd = commands.add_parser(
+        "demo", help="bake with the defaults and run the baked project's pipeline"
+    )
+    demo_cmd.add_argument("--output-dir", type=Path, default=Path("build/demo"))
+    args = parser.parse_args(argv)
+
+    try:
+        if args.command == "bake":
+            project = bake(args.output_dir, _answers(args.answers))
+            print(f"baked {project}")
+            return 0
+        project = bake(args.output_dir)
+        print(f"[demo] baked {project}; running its pipeline: nox (lint -> tests -> synth)")
+        seconds = run_pipeline(project)
+        print(f"[demo] pipeline passed in {seconds:.0f} s; templates are in {project / 'cdk.out'}")
+        return 0
+    except (BakeError, PipelineError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,45 @@
+"""nox sessions for the template repository (`nox -l`); each runs the invoke task of the
+same name in an environment built by uv from pyproject.toml's dependency groups."""
+
+from __future__ import annotations
+
+import nox
+
+nox.needs_version = ">=2025.2.9"
+nox.options.default_venv_backend = "uv|virtualenv"
+nox.options.sessions = ["lint", "tests"]
+nox.options.reuse_venv = "yes"
+
+PYPROJECT = nox.project.load_toml("pyproject.toml")
+
+
+def install(session: nox.Session, group: str) -> None:
+    session.install(*nox.project.dependency_groups(PYPROJECT, group))
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    """ruff and mypy on the template's own code (hooks, bakery, tests)."""
+    install(session, "lint")
+    session.run("invoke", "lint")
+
+
+@nox.session
+def tests(session: nox.Session) -> None:
+    """Hook rules, bad answers, and every bake of the matrix with its own checks and tests."""
+    install(session, "test")
+    session.run("invoke", "test", "--", *session.posargs)
+
+
+@nox.session(default=False)
+def bake(session: nox.Session) -> None:
+    """Render the template with the defaults into build/ (`-- --answer KEY=VALUE`)."""
+    install(session, "test")
+    session.run("invoke", "bake", *session.posargs)
+
+
+@nox.session(default=False)
+def demo(session: nox.Session) -> None:
+    """Bake into build/demo and run the baked project's pipeline end to end."""
+    install(session, "test")
+    session.run("invoke", "demo", *session.posargs)
