@@ -47,7 +47,7 @@ def ensure_tools() -> Path:
 
 
 def main(argv: list[str]) -> int:
-    if sys.version_info < (3, 11):
+    if sys.version_info < (3, 11):  # noqa: UP036  (run.py may be started by any python3)
         print(
             "error: Python 3.11 or newer is needed; run with python3.11 run.py ...", file=sys.stderr
         )

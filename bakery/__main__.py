@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 from pathlib import Path
 
@@ -15,7 +16,9 @@ def _answers(pairs: list[str]) -> dict[str, str]:
     for pair in pairs:
         key, sep, value = pair.partition("=")
         if not sep or not key:
-            raise SystemExit(f"error: answer {pair!r} is not KEY=VALUE (e.g. project_name='Fraud Scorer')")
+            raise SystemExit(
+                f"error: answer {pair!r} is not KEY=VALUE (e.g. project_name='Fraud Scorer')"
+            )
         answers[key] = value
     return answers
 
@@ -31,6 +34,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     demo_cmd.add_argument("--output-dir", type=Path, default=Path("build/demo"))
     args = parser.parse_args(argv)
+    # cookiecutter logs a traceback when a hook refuses; the hook's own line says it all.
+    logging.getLogger("cookiecutter").addHandler(logging.NullHandler())
+    logging.getLogger("cookiecutter").propagate = False
 
     try:
         if args.command == "bake":

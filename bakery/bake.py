@@ -20,7 +20,7 @@ def bake(output_dir: Path, answers: Mapping[str, str] | None = None) -> Path:
     The project is rendered beside its destination and moved into place only when every
     hook succeeded, so a refused answer leaves an earlier bake (or nothing) untouched.
     """
-    from cookiecutter.exceptions import CookiecutterException
+    from cookiecutter.exceptions import CookiecutterException, FailedHookException
     from cookiecutter.main import cookiecutter
 
     output_dir.mkdir(parents=True, exist_ok=True)
@@ -39,7 +39,10 @@ def bake(output_dir: Path, answers: Mapping[str, str] | None = None) -> Path:
             shutil.rmtree(target)
         rendered.rename(target)
         return target
+    except FailedHookException:
+        # The hook has already printed its one line saying which answer and why.
+        raise BakeError("a hook refused the answers; nothing was written") from None
     except CookiecutterException as error:
-        raise BakeError(f"the template refused to bake: {error}") from None
+        raise BakeError(f"the template could not be rendered: {error}") from None
     finally:
         shutil.rmtree(staging, ignore_errors=True)

@@ -50,7 +50,16 @@ def create_env(location: Path, requirements: list[str]) -> Path:
     subprocess.run([uv, "venv", "--quiet", "--python", sys.executable, str(location)], check=True)
     python = env_python(location)
     subprocess.run(
-        [uv, "pip", "install", "--quiet", "--compile-bytecode", "--python", str(python), *requirements],
+        [
+            uv,
+            "pip",
+            "install",
+            "--quiet",
+            "--compile-bytecode",
+            "--python",
+            str(python),
+            *requirements,
+        ],
         check=True,
     )
     return python

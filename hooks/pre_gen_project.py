@@ -26,7 +26,7 @@ INSTANCE_TYPE = re.compile(r"^ml\.[a-z0-9]+\.[a-z0-9]+$")
 GITHUB_OWNER = re.compile(r"^[A-Za-z0-9](-?[A-Za-z0-9])*$")
 GITHUB_REPO = re.compile(r"^[A-Za-z0-9._-]+$")
 ENV_VAR = re.compile(r"^[A-Z][A-Z0-9_]*$")
-MAX_SLUG_LENGTH = 40  # leaves room for "-<env>-serving" within SageMaker's 63-character names
+MAX_SLUG_LENGTH = 32  # "<slug>-<env>-monitoring" and SageMaker names stay short; lines fit 100
 SUPPORTED_PYTHONS = ("3.11", "3.12", "3.13")
 
 # Names the generated project cannot take without shadowing what it imports or ships.
@@ -84,10 +84,7 @@ def _is_int(value: str) -> bool:
 def check_project_name(answers: Answers) -> str | None:
     name = answers["project_name"]
     if not name.strip() or "\n" in name or len(name) > 80:
-        return (
-            f"project_name {name!r} must be one line of 1-80 characters "
-            "(e.g. Threat Detector)"
-        )
+        return f"project_name {name!r} must be one line of 1-80 characters (e.g. Threat Detector)"
     return None
 
 
@@ -213,8 +210,7 @@ def check_rollout(answers: Answers) -> str | None:
     strategy, step = answers["rollout_strategy"], answers["rollout_step_percent"]
     if strategy not in {"all-at-once", "canary", "linear"}:
         return (
-            f"rollout_strategy {strategy!r} is not one of all-at-once, canary, linear "
-            "(e.g. canary)"
+            f"rollout_strategy {strategy!r} is not one of all-at-once, canary, linear (e.g. canary)"
         )
     if strategy == "all-at-once":
         return None
@@ -281,9 +277,7 @@ def image_registries(answers: Mapping[str, object]) -> dict[str, dict[str, str]]
     """
     images = answers["_images"]
     assert isinstance(images, dict)
-    return {
-        kind: entry["registries"] for kind, entry in images.items() if not kind.startswith("_")
-    }
+    return {kind: entry["registries"] for kind, entry in images.items() if not kind.startswith("_")}
 
 
 def main(answers: Mapping[str, object]) -> int:

@@ -8,7 +8,10 @@ import pytest
 from aws_cdk.assertions import Template
 
 from {{ cookiecutter.package_name }}.config import Settings
-from {{ cookiecutter.package_name }}.infra.artifacts_bucket import ACCESS_LOGS_LOGICAL_ID, BUCKET_LOGICAL_ID
+from {{ cookiecutter.package_name }}.infra.artifacts_bucket import (
+    ACCESS_LOGS_LOGICAL_ID,
+    BUCKET_LOGICAL_ID,
+)
 
 from .conftest import ENVIRONMENTS, only_resource, resources_of_type
 

@@ -10,11 +10,18 @@ from typing import Any
 
 import pytest
 
-from {{ cookiecutter.package_name }}.config import CONFIG_PATH, RolloutStrategy, Settings, load, parse
+from {{ cookiecutter.package_name }}.config import (
+    CONFIG_PATH,
+    RolloutStrategy,
+    Settings,
+    load,
+    parse,
+)
 from {{ cookiecutter.package_name }}.errors import ConfigError
 
 DOCUMENT: dict[str, Any] = tomllib.loads(CONFIG_PATH.read_text(encoding="utf-8"))
 DELETE = object()
+PROD_COUNT = DOCUMENT["environments"]["prod"]["endpoint"]["instance_count"]
 
 
 def changed(dotted: str, value: object) -> dict[str, Any]:
@@ -78,7 +85,11 @@ BAD_VALUES = [
     ("environments.prod.rollout.strategy", "big-bang", ["rollout.strategy", "canary"]),
     ("environments.prod.rollout.wait_seconds", 4000, ["wait_seconds", "0..3600"]),
     ("environments.prod.alarms.latency_p99_ms", 0, ["latency_p99_ms", "1.."]),
-    ("environments.prod.autoscaling.min_capacity", 3, ["min_capacity", "instance_count 2"]),
+    (
+        "environments.prod.autoscaling.min_capacity",
+        PROD_COUNT + 1,
+        ["min_capacity", f"instance_count {PROD_COUNT}"],
+    ),
     (
         "environments.dev.endpoint.instance_count",
         2,

@@ -38,6 +38,7 @@ def test_job_checks_the_endpoint_against_the_models_baseline(
         template_json[f"{env}-monitoring"], "AWS::SageMaker::DataQualityJobDefinition"
     )
     props = job["Properties"]
+    assert len(props["JobDefinitionName"]) <= 63
     assert props["EndpointName"] == f"{settings.project.name}-{env}"
     account = model_monitor_image(region).split(".")[0]
     assert account in json.dumps(props["DataQualityAppSpecification"]["ImageUri"])

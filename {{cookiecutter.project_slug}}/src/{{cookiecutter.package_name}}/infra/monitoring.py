@@ -49,11 +49,11 @@ class DataQualityMonitor(Construct):
             description=f"Runs Model Monitor data-quality jobs on {endpoint_name}",
         )
         self.policy = iam.Policy(self, "Policy", roles=[self.role])
-        # CloudFormation requires names here; derive unique ones from the construct path.
+        # CloudFormation requires names here; derive unique ones (<= 63) from the path.
         self.job_definition = SAGEMAKER(
             self,
             "JobDefinition",
-            job_definition_name=Names.unique_resource_name(self, max_length=63, separator="-")
+            job_definition_name=Names.unique_resource_name(self, max_length=59, separator="-")
             + "-job",
             endpoint_name=endpoint_name,
             role_arn=self.role.role_arn,

@@ -1,0 +1,53 @@
+"""Shared fixtures: the template's default answers, its hooks as modules, and the one
+environment every bake's own checks run in."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+
+from bakery.bake import TEMPLATE_ROOT, bake
+from bakery.shared_env import create_env, project_requirements
+
+# Commits made by hooks or tests must not depend on the machine's git identity.
+for variable, value in {
+    "GIT_AUTHOR_NAME": "Template Tests",
+    "GIT_AUTHOR_EMAIL": "tests@example.com",
+    "GIT_COMMITTER_NAME": "Template Tests",
+    "GIT_COMMITTER_EMAIL": "tests@example.com",
+}.items():
+    os.environ.setdefault(variable, value)
+
+
+def load_hook(name: str) -> ModuleType:
+    """A hook script as a module (its main block only runs when cookiecutter executes it)."""
+    spec = importlib.util.spec_from_file_location(name, TEMPLATE_ROOT / "hooks" / f"{name}.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def default_answers(**overrides: str) -> dict[str, Any]:
+    """The answers cookiecutter would render with --no-input (derived names included)."""
+    from cookiecutter.generate import generate_context
+    from cookiecutter.prompt import prompt_for_config
+
+    context = generate_context(
+        context_file=str(TEMPLATE_ROOT / "cookiecutter.json"), extra_context=overrides
+    )
+    answers: dict[str, Any] = prompt_for_config(context, no_input=True)
+    return answers
+
+
+@pytest.fixture(scope="session")
+def shared_python(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One environment with a baked project's heavy dependencies, created once per run."""
+    probe = bake(tmp_path_factory.mktemp("probe"))
+    location = tmp_path_factory.mktemp("shared") / "env"
+    return create_env(location, project_requirements(probe / "pyproject.toml"))
