@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +17,7 @@ from aws_cdk import aws_s3 as s3
 from cfnlint.api import lint_file
 from cfnlint.config import ManualArgs
 
-from {{ cookiecutter.package_name }}.config import Settings
+from {{ cookiecutter.package_name }}.config import Settings, parse
 from {{ cookiecutter.package_name }}.errors import ConfigError, SynthError
 from {{ cookiecutter.package_name }}.infra import app as app_module
 from {{ cookiecutter.package_name }}.infra.app import SynthesizedStack, synthesize_into
@@ -152,3 +153,19 @@ def test_bundled_node_is_an_executable() -> None:
     node = bundled_node()
     assert node.is_file() and os.access(node, os.X_OK)
     assert os.environ["JSII_NODE"]  # set by importing the infra package (conftest)
+
+
+def test_monitoring_table_without_the_module_is_a_config_error(
+    settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    document = tomllib.loads(settings.path.read_text(encoding="utf-8"))
+    document["environments"]["dev"]["monitoring"] = {
+        "schedule": "cron(0 0 ? * * *)",
+        "instance_type": "ml.m5.large",
+        "max_runtime_seconds": 1800,
+    }
+    with_monitoring = parse(document, settings.path)
+    monkeypatch.setattr(app_module, "_monitoring_module", lambda: None)
+    with pytest.raises(ConfigError, match=r"environments\.dev\.monitoring is set but"):
+        synthesize_into(tmp_path / "cdk.out", with_monitoring, [with_monitoring.environment("dev")])
+    assert not (tmp_path / "cdk.out").exists()

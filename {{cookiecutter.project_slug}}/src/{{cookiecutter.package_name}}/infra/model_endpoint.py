@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from aws_cdk import CfnTag
-from aws_cdk import aws_iam as iam
 from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
 
 from ..config import EndpointSettings, Rollout, RolloutStrategy
+from .permissions import sagemaker_role
 
 VARIANT_NAME = "AllTraffic"
 MODEL_SHA256_TAG = "model-sha256"
@@ -67,13 +67,7 @@ class ModelEndpoint(Construct):
         super().__init__(scope, id)
         self.endpoint_name = endpoint_name
         tags = [CfnTag(key=MODEL_SHA256_TAG, value=model_sha256)]
-        self.role = iam.Role(
-            self,
-            "ExecutionRole",
-            assumed_by=iam.ServicePrincipal("sagemaker.amazonaws.com"),
-            description=f"Runs the {endpoint_name} model container",
-        )
-        self.policy = iam.Policy(self, "RuntimePolicy", roles=[self.role])
+        self.role, self.policy = sagemaker_role(self, f"Runs the {endpoint_name} model container")
         self.model = sagemaker.CfnModel(
             self,
             "Model",

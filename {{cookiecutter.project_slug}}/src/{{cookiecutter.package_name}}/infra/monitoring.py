@@ -8,16 +8,25 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import ArnFormat, Names, Stack
+from aws_cdk import Names, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
 
 from ..bucket_layout import baseline_key, data_capture_prefix, monitoring_prefix
 from ..config import Environment, Monitoring, Project
-from ..images import ecr_repository_arn, model_monitor_image
-from .artifacts_stack import BUCKET_PARAMETER, import_artifacts_bucket
-from .nag import PARTITION, acknowledge_wildcards, ref
+from ..images import model_monitor_image
+from .artifacts_stack import import_artifacts_bucket
+from .permissions import (
+    Grant,
+    allow,
+    pull_image,
+    put_metrics,
+    read_objects,
+    sagemaker_role,
+    write_logs,
+    write_objects,
+)
 
 SAGEMAKER = sagemaker.CfnDataQualityJobDefinition
 
@@ -42,13 +51,9 @@ class DataQualityMonitor(Construct):
         output_uri: str,
     ) -> None:
         super().__init__(scope, id)
-        self.role = iam.Role(
-            self,
-            "Role",
-            assumed_by=iam.ServicePrincipal("sagemaker.amazonaws.com"),
-            description=f"Runs Model Monitor data-quality jobs on {endpoint_name}",
+        self.role, self.policy = sagemaker_role(
+            self, f"Runs Model Monitor data-quality jobs on {endpoint_name}"
         )
-        self.policy = iam.Policy(self, "Policy", roles=[self.role])
         # CloudFormation requires names here; derive unique ones (<= 63) from the path.
         self.job_definition = SAGEMAKER(
             self,
@@ -149,61 +154,33 @@ class MonitoringStack(Stack):
             ),
             output_uri=self.bucket.s3_url_for_object(monitoring_prefix(environment.name)),
         )
-        policy = self.monitor.policy
-        logs = self.format_arn(
-            service="logs",
-            resource="log-group",
-            resource_name="/aws/sagemaker/ProcessingJobs*",
-            arn_format=ArnFormat.COLON_RESOURCE_NAME,
+        describe_endpoint = iam.PolicyStatement(
+            actions=["sagemaker:DescribeEndpoint"],
+            resources=[
+                self.format_arn(
+                    service="sagemaker", resource="endpoint", resource_name=endpoint_name
+                )
+            ],
         )
-        statements = [
-            (["s3:GetObject"], [self.bucket.arn_for_objects(baseline)]),
-            (["s3:GetObject"], [self.bucket.arn_for_objects(capture)]),
-            (["s3:PutObject"], [self.bucket.arn_for_objects(reports)]),
-            (
-                ["sagemaker:DescribeEndpoint"],
-                [
-                    self.format_arn(
-                        service="sagemaker", resource="endpoint", resource_name=endpoint_name
-                    )
-                ],
-            ),
-            (
-                ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"],
-                [ecr_repository_arn("model_monitor", environment.region, self.partition)],
-            ),
-            (["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"], [logs]),
-            (["ecr:GetAuthorizationToken"], ["*"]),
-        ]
-        for actions, resources in statements:
-            policy.add_statements(iam.PolicyStatement(actions=actions, resources=resources))
-        policy.add_statements(
-            iam.PolicyStatement(
-                actions=["s3:ListBucket"],
-                resources=[self.bucket.bucket_arn],
-                conditions={"StringLike": {"s3:prefix": [capture, baseline]}},
-            )
+        list_inputs = iam.PolicyStatement(
+            actions=["s3:ListBucket"],
+            resources=[self.bucket.bucket_arn],
+            conditions={"StringLike": {"s3:prefix": [capture, baseline]}},
         )
-        policy.add_statements(
-            iam.PolicyStatement(
-                actions=["cloudwatch:PutMetricData"],
-                resources=["*"],
-                conditions={"StringLike": {"cloudwatch:namespace": "aws/sagemaker/Endpoints/*"}},
-            )
-        )
-        bucket_arn = f"arn:{PARTITION}:s3:::{ref(BUCKET_PARAMETER)}"
-        acknowledge_wildcards(
-            policy,
+        allow(
+            self.monitor.policy,
+            [
+                read_objects(self.bucket, baseline),
+                read_objects(self.bucket, capture),
+                write_objects(self.bucket, reports),
+                Grant(describe_endpoint),
+                Grant(list_inputs),
+                *pull_image(self, "model_monitor", environment),
+                write_logs(self, environment, "/aws/sagemaker/ProcessingJobs*"),
+                put_metrics("StringLike", "aws/sagemaker/Endpoints/*"),
+            ],
             "Scoped wildcards: this model's baseline files, this environment's captured "
             "requests and monitoring reports, the processing-job log groups SageMaker names; "
             "ecr:GetAuthorizationToken has no resource level and PutMetricData is limited by "
             "a namespace condition.",
-            resources=[
-                f"{bucket_arn}/{baseline}",
-                f"{bucket_arn}/{capture}",
-                f"{bucket_arn}/{reports}",
-                f"arn:{PARTITION}:logs:{environment.region}:{environment.account}:"
-                "log-group:/aws/sagemaker/ProcessingJobs*",
-                "*",
-            ],
         )

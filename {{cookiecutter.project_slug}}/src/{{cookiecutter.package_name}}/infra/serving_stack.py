@@ -4,20 +4,27 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import ArnFormat, Stack
+from aws_cdk import Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from ..bucket_layout import MODELS_PREFIX, data_capture_prefix, model_key
 from ..config import Environment, Project
-from ..images import ecr_repository_arn, sklearn_image
+from ..images import sklearn_image
 from .alarms import EndpointAlarms
-from .artifacts_stack import BUCKET_PARAMETER, import_artifacts_bucket
+from .artifacts_stack import import_artifacts_bucket
 from .autoscaling import VariantAutoscaling
 from .dashboard import EndpointDashboard
 from .model_endpoint import VARIANT_NAME, ModelEndpoint
-from .nag import PARTITION, acknowledge_wildcards, ref
+from .permissions import (
+    allow,
+    pull_image,
+    put_metrics,
+    read_objects,
+    write_logs,
+    write_objects,
+)
 
 
 def endpoint_name(project: Project, environment: Environment) -> str:
@@ -86,57 +93,17 @@ class ServingStack(Stack):
         self, policy: iam.Policy, bucket: s3.IBucket, environment: Environment
     ) -> None:
         """What the model container needs at run time, and nothing more."""
-        capture = f"{data_capture_prefix(environment.name)}*"
-        logs = self.format_arn(
-            service="logs",
-            resource="log-group",
-            resource_name="/aws/sagemaker/Endpoints/*",
-            arn_format=ArnFormat.COLON_RESOURCE_NAME,
-        )
-        policy.add_statements(
-            iam.PolicyStatement(
-                actions=["s3:GetObject"], resources=[bucket.arn_for_objects(f"{MODELS_PREFIX}*")]
-            )
-        )
-        policy.add_statements(
-            iam.PolicyStatement(
-                actions=["s3:PutObject"], resources=[bucket.arn_for_objects(capture)]
-            )
-        )
-        policy.add_statements(
-            iam.PolicyStatement(
-                actions=["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"],
-                resources=[ecr_repository_arn("sklearn", environment.region, self.partition)],
-            )
-        )
-        policy.add_statements(
-            iam.PolicyStatement(
-                actions=["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
-                resources=[logs],
-            )
-        )
-        policy.add_statements(
-            iam.PolicyStatement(actions=["ecr:GetAuthorizationToken"], resources=["*"])
-        )
-        policy.add_statements(
-            iam.PolicyStatement(
-                actions=["cloudwatch:PutMetricData"],
-                resources=["*"],
-                conditions={"StringEquals": {"cloudwatch:namespace": "/aws/sagemaker/Endpoints"}},
-            )
-        )
-        bucket_arn = f"arn:{PARTITION}:s3:::{ref(BUCKET_PARAMETER)}"
-        acknowledge_wildcards(
+        allow(
             policy,
+            [
+                read_objects(bucket, f"{MODELS_PREFIX}*"),
+                write_objects(bucket, f"{data_capture_prefix(environment.name)}*"),
+                *pull_image(self, "sklearn", environment),
+                write_logs(self, environment, "/aws/sagemaker/Endpoints/*"),
+                put_metrics("StringEquals", "/aws/sagemaker/Endpoints"),
+            ],
             "Scoped wildcards: model artifacts are content-addressed objects under models/; "
             "captured requests are written under this environment's prefix; the container "
             "logs to the endpoint log groups SageMaker names; ecr:GetAuthorizationToken has no "
             "resource level and PutMetricData is limited by a namespace condition.",
-            resources=[
-                f"{bucket_arn}/{MODELS_PREFIX}*",
-                f"{bucket_arn}/{capture}",
-                f"arn:{PARTITION}:logs:{environment.region}:{environment.account}:"
-                "log-group:/aws/sagemaker/Endpoints/*",
-                "*",
-            ],
         )
