@@ -64,9 +64,9 @@ def next_steps(answers: Mapping[str, str]) -> str:
         [
             f"Created {slug}/ ({answers['project_name']}). Next:",
             f"  cd {slug}",
-            "  uv venv && uv pip install -e . --group dev   # or: python -m venv .venv && ...",
+            "  uv venv && uv pip install -e . --group dev && source .venv/bin/activate",
             "  nox                     # lint -> tests -> synth, as CI runs it",
-            "  invoke --list           # the same steps as tasks, plus what comes next",
+            "  invoke --list           # the same steps as tasks, for people",
             "Read README.md for the pipeline and config/environments.toml for each environment.",
         ]
     )

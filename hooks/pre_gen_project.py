@@ -26,7 +26,8 @@ INSTANCE_TYPE = re.compile(r"^ml\.[a-z0-9]+\.[a-z0-9]+$")
 GITHUB_OWNER = re.compile(r"^[A-Za-z0-9](-?[A-Za-z0-9])*$")
 GITHUB_REPO = re.compile(r"^[A-Za-z0-9._-]+$")
 ENV_VAR = re.compile(r"^[A-Z][A-Z0-9_]*$")
-MAX_SLUG_LENGTH = 32  # "<slug>-<env>-monitoring" and SageMaker names stay short; lines fit 100
+# Keeps "<slug>-<env>-monitoring" and SageMaker names short, and generated lines within 100.
+MAX_SLUG_LENGTH = 32
 SUPPORTED_PYTHONS = ("3.11", "3.12", "3.13")
 
 # Names the generated project cannot take without shadowing what it imports or ships.
@@ -114,6 +115,11 @@ def check_package_name(answers: Answers) -> str | None:
         return (
             f"package_name {package!r} is not a valid Python package name: use lowercase "
             "letters, digits and underscores, starting with a letter (e.g. threat_detector)"
+        )
+    if len(package) > MAX_SLUG_LENGTH:
+        return (
+            f"package_name {package!r} is {len(package)} characters; the limit is "
+            f"{MAX_SLUG_LENGTH} so generated lines stay within 100 (e.g. threat_detector)"
         )
     if package in RESERVED_PACKAGES or package in sys.stdlib_module_names:
         return (

@@ -24,6 +24,7 @@ BAD_ANSWERS: list[tuple[dict[str, str], list[str]]] = [
     ({"project_slug": "nox"}, ["project_slug", "dependency"]),
     ({"package_name": "2fast"}, ["package_name", "threat_detector"]),
     ({"package_name": "json"}, ["package_name", "shadow"]),
+    ({"package_name": "a" * 33}, ["package_name", "the limit is 32"]),
     ({"package_name": "class"}, ["package_name", "not a valid Python package name"]),
     ({"deploy_confirm_variable": "confirm-me"}, ["deploy_confirm_variable", "upper-snake"]),
     ({"description": ""}, ["description", "one line"]),
