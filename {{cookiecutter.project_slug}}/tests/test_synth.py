@@ -101,6 +101,10 @@ def test_unacknowledged_nag_finding_fails_and_keeps_previous_output(
     assert (tmp_path / "cdk.out.validation-report.json").is_file()
     assert [path.name for path in tmp_path.iterdir() if path.name.startswith(".cdk.out")] == []
 
+    monkeypatch.undo()
+    synthesize_into(outdir, settings, dev)
+    assert not (tmp_path / "cdk.out.validation-report.json").exists()
+
 
 def test_model_digest_must_be_a_sha256(settings: Settings, tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="model digest"):

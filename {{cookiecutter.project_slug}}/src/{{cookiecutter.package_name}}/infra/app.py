@@ -22,7 +22,7 @@ from cdk_nag import AwsSolutionsChecks
 
 from ..bucket_layout import check_sha256
 from ..config import Environment as EnvironmentConfig
-from ..config import Settings
+from ..config import Settings, load
 from ..errors import ConfigError, SynthError
 from .artifacts_stack import ArtifactsStack
 from .serving_stack import ServingStack, endpoint_name
@@ -30,6 +30,8 @@ from .serving_stack import ServingStack, endpoint_name
 # The digest templates reference when no packaged model is given: synth stays reviewable and
 # testable before a model exists; the deploy engine always passes the real digest.
 UNPACKAGED_MODEL_SHA256 = "0" * 64
+# What CDK writes into the assembly when a validation plugin (cdk-nag) reports findings.
+VALIDATION_REPORT = "validation-report.json"
 
 # Feature flags and switches that keep templates plain CloudFormation any endpoint accepts.
 APP_CONTEXT: dict[str, Any] = {
@@ -175,32 +177,27 @@ def synthesize_into(
     """Synthesize into a fresh folder and swap it in as `outdir` only when synth succeeded.
 
     A failed synth leaves the previous outdir as it was; the cdk-nag report of the failure
-    is kept next to it as <outdir>.validation-report.json.
+    is kept next to it as <outdir>.validation-report.json until a synth succeeds.
     """
     outdir.parent.mkdir(parents=True, exist_ok=True)
+    failure_report = outdir.with_name(f"{outdir.name}.{VALIDATION_REPORT}")
     staging = Path(tempfile.mkdtemp(prefix=f".{outdir.name}-", dir=outdir.parent))
     try:
-        app = build_app(settings, environments, model_sha256, new_app(staging))
-        stacks = synthesize(app)
+        stacks = synthesize(build_app(settings, environments, model_sha256, new_app(staging)))
+        if outdir.exists():
+            shutil.rmtree(outdir)
+        staging.rename(outdir)
+        failure_report.unlink(missing_ok=True)  # its presence means the last synth failed
     except SynthError:
-        report = staging / VALIDATION_REPORT
-        if report.exists():
-            shutil.copyfile(report, outdir.with_name(f"{outdir.name}.{VALIDATION_REPORT}"))
-        shutil.rmtree(staging)
+        if (staging / VALIDATION_REPORT).exists():
+            shutil.copyfile(staging / VALIDATION_REPORT, failure_report)
         raise
-    except BaseException:
-        shutil.rmtree(staging)
-        raise
-    if outdir.exists():
-        shutil.rmtree(outdir)
-    staging.rename(outdir)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)  # gone already when synth succeeded
     return [
         replace(stack, template_path=outdir / stack.template_path.relative_to(staging))
         for stack in stacks
     ]
-
-
-VALIDATION_REPORT = "validation-report.json"
 
 
 def _synth_failure(outdir: Path, error: str) -> str:
@@ -225,8 +222,6 @@ def _synth_failure(outdir: Path, error: str) -> str:
 
 def cli_main() -> int:
     """Entry point for `python app.py` (what cdk.json runs): context picks envs and model."""
-    from ..config import load
-
     app = new_app()
     requested = app.node.try_get_context("env")
     names = [name for name in str(requested).split(",") if name] if requested else None
