@@ -25,11 +25,8 @@ def acknowledge(scope: IConstruct, rule: str, reason: str) -> None:
     Validations.of(scope).acknowledge(Acknowledgment(id=rule, reason=reason))
 
 
-def acknowledge_wildcards(
-    scope: IConstruct, reason: str, *, resources: Iterable[str] = (), actions: Iterable[str] = ()
-) -> None:
-    """Accept exactly these IAM wildcards (resources/actions as cdk-nag renders them)."""
+def acknowledge_wildcards(scope: IConstruct, reason: str, *, resources: Iterable[str]) -> None:
+    """Accept exactly these wildcard resources (as cdk-nag renders them); no action wildcards
+    are granted anywhere, so none are ever acknowledged."""
     for resource in resources:
         acknowledge(scope, f"AwsSolutions-IAM5[Resource::{resource}]", reason)
-    for action in actions:
-        acknowledge(scope, f"AwsSolutions-IAM5[Action::{action}]", reason)
