@@ -13,7 +13,7 @@ from {{ cookiecutter.package_name }}.infra.artifacts_bucket import (
     BUCKET_LOGICAL_ID,
 )
 
-from .conftest import ENVIRONMENTS, only_resource, resources_of_type
+from .conftest import ENVIRONMENTS, resources_of_type
 
 BLOCK_ALL = {
     "BlockPublicAcls": True,
@@ -92,12 +92,12 @@ def test_stateful_logical_ids_are_pinned_and_retained(
 
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)
-def test_bucket_name_is_published_for_later_stacks(
+def test_bucket_name_is_fixed_so_later_stacks_and_tools_know_it(
     template_json: dict[str, Any], settings: Settings, env: str
 ) -> None:
-    parameter = only_resource(template_json[f"{env}-artifacts"], "AWS::SSM::Parameter")
-    assert parameter["Properties"]["Name"] == f"/{settings.project.name}/{env}/artifact-bucket"
-    assert parameter["Properties"]["Value"] == {"Ref": BUCKET_LOGICAL_ID}
+    bucket = template_json[f"{env}-artifacts"]["Resources"][BUCKET_LOGICAL_ID]
+    account = settings.environment(env).account
+    assert bucket["Properties"]["BucketName"] == f"{settings.project.name}-{env}-{account}"
 
 
 def test_no_exports_lock_the_bucket(template_json: dict[str, Any]) -> None:

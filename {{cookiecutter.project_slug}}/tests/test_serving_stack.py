@@ -39,7 +39,7 @@ def test_model_serves_content_addressed_artifact_with_region_correct_image(
     assert "/sagemaker-scikit-learn:" in image
     data_url = flat(container["ModelDataUrl"])
     assert f"models/{MODEL_SHA256}/model.tar.gz" in data_url
-    assert '"Ref": "ArtifactBucketName"' in data_url
+    assert f"s3://{settings.project.name}-{env}-" in data_url
     assert container["Environment"]["SAGEMAKER_PROGRAM"] == "inference.py"
 
 
@@ -104,7 +104,10 @@ def test_every_alarm_rolls_deployments_back(template_json: dict[str, Any], env: 
     endpoint = only_resource(template, "AWS::SageMaker::Endpoint")
     rollback = endpoint["Properties"]["DeploymentConfig"]["AutoRollbackConfiguration"]["Alarms"]
     assert len(alarms) == 2
-    assert {alarm["AlarmName"]["Ref"] for alarm in rollback} == set(alarms)
+    # By name, not Ref: the names are fixed, and the endpoint waits for the alarms instead.
+    names = {alarm["Properties"]["AlarmName"] for alarm in alarms.values()}
+    assert {alarm["AlarmName"] for alarm in rollback} == names
+    assert set(alarms) <= set(endpoint["DependsOn"])
 
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)

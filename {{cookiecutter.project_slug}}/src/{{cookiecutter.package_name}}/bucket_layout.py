@@ -40,10 +40,11 @@ def monitoring_prefix(environment: str) -> str:
     return f"{MONITORING_PREFIX}{environment}/"
 
 
-def bucket_parameter_name(project: str, environment: str) -> str:
-    """The SSM parameter holding the artifact bucket's generated name.
+def artifact_bucket_name(project: str, environment: str, account: str) -> str:
+    """The artifact bucket's name: fixed, so every stack and tool knows it before it exists.
 
-    The artifacts stack publishes it; later stacks resolve it at deploy time, so they do not
-    lock the bucket with a CloudFormation export and each stack deploys on its own.
+    A name CloudFormation generates would have to be published (SSM, an export) and read back,
+    and then the first deploy could not plan the serving stack before the bucket stack ran.
+    The account id keeps it globally unique; 32 + 12 + 12 + 2 characters fit S3's 63.
     """
-    return f"/{project}/{environment}/artifact-bucket"
+    return f"{project}-{environment}-{account}"

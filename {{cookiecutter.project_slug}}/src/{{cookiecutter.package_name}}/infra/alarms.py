@@ -25,8 +25,10 @@ def endpoint_metric(
 class EndpointAlarms(Construct):
     """Alarms that gate deployments (auto-rollback) and page people afterwards.
 
-    Attributes: ``errors`` (Invocation5XXErrors), ``latency`` (ModelLatency p99) and
-    ``alarms`` (both, in that order).
+    Attributes: ``errors`` (Invocation5XXErrors), ``latency`` (ModelLatency p99),
+    ``alarms`` (both, in that order) and ``names``. The names are fixed strings derived from
+    the endpoint, so the endpoint's rollback configuration and the dashboard name the alarms
+    without a reference (and the runbook can name them too).
     """
 
     def __init__(
@@ -39,9 +41,11 @@ class EndpointAlarms(Construct):
         thresholds: Alarms,
     ) -> None:
         super().__init__(scope, id)
+        self.names = [f"{endpoint_name}-errors-5xx", f"{endpoint_name}-latency-p99"]
         self.errors = cloudwatch.Alarm(
             self,
             "Errors5xx",
+            alarm_name=self.names[0],
             metric=endpoint_metric(endpoint_name, variant_name, "Invocation5XXErrors", "Sum"),
             threshold=thresholds.error_5xx_count,
             comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
@@ -55,6 +59,7 @@ class EndpointAlarms(Construct):
         self.latency = cloudwatch.Alarm(
             self,
             "LatencyP99",
+            alarm_name=self.names[1],
             # ModelLatency is reported in microseconds.
             metric=endpoint_metric(endpoint_name, variant_name, "ModelLatency", "p99"),
             threshold=thresholds.latency_p99_ms * 1000,

@@ -37,7 +37,9 @@ class ArtifactsBucket(Construct):
     Attributes: ``bucket`` (the artifacts bucket) and ``access_logs`` (its log bucket).
     """
 
-    def __init__(self, scope: Construct, id: str, *, retention: ArtifactRetention) -> None:
+    def __init__(
+        self, scope: Construct, id: str, *, bucket_name: str, retention: ArtifactRetention
+    ) -> None:
         super().__init__(scope, id)
         self.access_logs = _private_bucket(
             self,
@@ -58,6 +60,7 @@ class ArtifactsBucket(Construct):
         self.bucket = _private_bucket(
             self,
             "Bucket",
+            bucket_name=bucket_name,
             versioned=True,
             server_access_logs_bucket=self.access_logs,
             server_access_logs_prefix="artifacts/",

@@ -12,12 +12,8 @@ from collections.abc import Iterable
 from aws_cdk import Acknowledgment, Validations
 from constructs import IConstruct
 
-# How cdk-nag renders ${AWS::Partition} and a Ref to a parameter inside a finding id.
+# How cdk-nag renders ${AWS::Partition} inside a finding id.
 PARTITION = "<AWS::Partition>"
-
-
-def ref(logical_id: str) -> str:
-    return f"<{logical_id}>"
 
 
 def acknowledge(scope: IConstruct, rule: str, reason: str) -> None:

@@ -16,8 +16,7 @@ from constructs import Construct
 
 from ..config import Environment
 from ..images import ecr_repository_arn
-from .artifacts_stack import BUCKET_PARAMETER
-from .nag import PARTITION, acknowledge_wildcards, ref
+from .nag import PARTITION, acknowledge_wildcards
 
 
 @dataclass(frozen=True)
@@ -46,7 +45,7 @@ def _objects(action: str, bucket: s3.IBucket, key_pattern: str) -> Grant:
     statement = iam.PolicyStatement(
         actions=[action], resources=[bucket.arn_for_objects(key_pattern)]
     )
-    rendered = f"arn:{PARTITION}:s3:::{ref(BUCKET_PARAMETER)}/{key_pattern}"
+    rendered = f"arn:{PARTITION}:s3:::{bucket.bucket_name}/{key_pattern}"
     return Grant(statement, (rendered,) if "*" in key_pattern else ())
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from aws_cdk import Stack
+from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
@@ -69,8 +70,10 @@ class ServingStack(Stack):
             settings=environment.endpoint,
             rollout=environment.rollout,
             capture_uri=self.bucket.s3_url_for_object(data_capture_prefix(environment.name)),
-            rollback_alarm_names=[alarm.alarm_name for alarm in self.alarms.alarms],
+            rollback_alarm_names=self.alarms.names,
         )
+        # A deployment watches the alarms, so they must exist before the endpoint changes.
+        self.endpoint.endpoint.node.add_dependency(self.alarms)
         self._grant_runtime_access(self.endpoint.policy, self.bucket, environment)
         self.autoscaling = VariantAutoscaling(
             self,
@@ -86,7 +89,10 @@ class ServingStack(Stack):
             "Dashboard",
             endpoint_name=name,
             variant_name=VARIANT_NAME,
-            alarms=self.alarms.alarms,
+            alarms=[
+                cloudwatch.Alarm.from_alarm_name(self, f"Watched{index}", name)
+                for index, name in enumerate(self.alarms.names)
+            ],
         )
 
     def _grant_runtime_access(
