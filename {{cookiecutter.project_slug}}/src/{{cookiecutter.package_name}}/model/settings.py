@@ -1,0 +1,76 @@
+"""Load config/model.toml into validated training settings.
+
+Every value is checked here: a missing or unknown key, a wrong type or a value out of range
+is a ConfigError whose one line names the file and the key. There are no defaults in code;
+the file is the single record of how the served model was trained.
+"""
+
+from __future__ import annotations
+
+import math
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..config import CONFIG_PATH, _Table
+from ..errors import ConfigError
+
+MODEL_CONFIG_PATH = CONFIG_PATH.with_name("model.toml")
+
+
+@dataclass(frozen=True)
+class TrainingSettings:
+    seed: int
+    samples: int
+    holdout_percent: int
+    regularization: float
+    max_iter: int
+
+
+class _ModelTable(_Table):
+    """config.py's table reader plus the one thing model.toml needs more: real numbers."""
+
+    def table(self, key: str) -> _ModelTable:
+        data: Mapping[str, Any] = self._get(key, dict, "a table")
+        return _ModelTable(data, self._dotted(key), self._path)
+
+    def number(self, key: str, above: float, high: float) -> float:
+        """A finite number in (above, high]; TOML integers count (1 means 1.0)."""
+        value = self._get(key, object, "a number")
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise self.fail(key, f"must be a number, got {value!r}")
+        number = float(value)
+        if not (math.isfinite(number) and above < number <= high):
+            raise self.fail(key, f"{value!r} must be above {above:g} and at most {high:.0f}")
+        return number
+
+
+def parse(document: Mapping[str, Any], path: Path) -> TrainingSettings:
+    """Validate an already-parsed document; `path` is only used in messages."""
+    root = _ModelTable(document, "", path)
+    t = root.table("training")
+    settings = TrainingSettings(
+        seed=t.integer("seed", 0, 2**32 - 1),
+        samples=t.integer("samples", 500, 1_000_000),
+        holdout_percent=t.integer("holdout_percent", 10, 50),
+        regularization=t.number("regularization", 0.0, 1_000_000.0),
+        max_iter=t.integer("max_iter", 10, 100_000),
+    )
+    t.done()
+    root.done()
+    return settings
+
+
+def load(path: Path = MODEL_CONFIG_PATH) -> TrainingSettings:
+    """Read and validate the model's training settings."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: not found; run from the project root") from None
+    try:
+        document = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(f"{path.name}: not valid TOML: {error}") from None
+    return parse(document, path)
