@@ -42,3 +42,10 @@ def synth(session: nox.Session) -> None:
     """CloudFormation templates for every environment (invoke synth); `-- --env prod` for one."""
     install(session)
     session.run("invoke", "synth", *session.posargs)
+
+
+@nox.session(python=PYTHON, default=False)
+def deploy(session: nox.Session) -> None:
+    """Governed deploy (invoke deploy): `-- --env E [--execute]`; what the deploy workflow runs."""
+    install(session)
+    session.run("invoke", "deploy", *session.posargs)

@@ -58,5 +58,83 @@ def synth(c: Context, env: list[str], model_sha256: str = "", outdir: str = "cdk
         commands.synth(env, Path(outdir), model_sha256)
 
 
-ns = Collection(lint, test, synth)
+@task(help={"outdir": "Where model.json goes (default: build/model)"})
+def train(c: Context, outdir: str = "build/model") -> None:
+    """Train the model (deterministic, from config/model.toml) and show its metrics."""
+    from {{ cookiecutter.package_name }}.model.commands import train_command
+
+    with refusals():
+        train_command(Path(outdir))
+
+
+@task(help={"outdir": "Where model.tar.gz and the baseline go (default: build/model)"})
+def package(c: Context, outdir: str = "build/model") -> None:
+    """Train and package a reproducible model.tar.gz; prints its sha256."""
+    from {{ cookiecutter.package_name }}.model.commands import package_command
+
+    with refusals():
+        package_command(Path(outdir))
+
+
+@task(
+    help={
+        "env": "Environment to deploy (from config/environments.toml), e.g. local or prod",
+        "execute": "Apply the plan; without it this is a dry run that changes nothing",
+        "upload-artifacts": "Upload the model artifact if missing (--no-upload-artifacts: "
+        "require it to be in the bucket already)",
+        "timeout-minutes": "How long to wait for each stack and the endpoint (default: 60)",
+    }
+)
+def deploy(
+    c: Context,
+    env: str,
+    execute: bool = False,
+    upload_artifacts: bool = True,
+    timeout_minutes: int = 60,
+) -> None:
+    """Governed deploy: preflight, synth, package, change-set plan; --execute applies it."""
+    from {{ cookiecutter.package_name }} import commands
+
+    with refusals():
+        commands.deploy(
+            env,
+            execute=execute,
+            upload_artifacts=upload_artifacts,
+            timeout_minutes=timeout_minutes,
+        )
+
+
+@task(
+    help={
+        "env": "Environment whose ledger to read",
+        "json": "Print the records as JSON (for scripts) instead of a table",
+        "limit": "Show only the newest N records (default: all)",
+    }
+)
+def history(c: Context, env: str, json: bool = False, limit: int = 0) -> None:
+    """Deploy records of an environment from its ledger, newest first."""
+    from {{ cookiecutter.package_name }} import commands
+
+    with refusals():
+        commands.history(env, as_json=json, limit=limit)
+
+
+@task(
+    help={
+        "env": "Environment served by the local AWS (default: local)",
+        "stop": "Stop the server started earlier (by its pid file)",
+        "status": "Say whether it is running",
+    }
+)
+def local_aws(c: Context, env: str = "local", stop: bool = False, status: bool = False) -> None:
+    """Start the embedded local AWS (a moto server on loopback) in the background."""
+    from {{ cookiecutter.package_name }} import commands
+
+    if stop and status:
+        raise Exit("error: give --stop or --status, not both", code=1)
+    with refusals():
+        commands.local_aws(env, "stop" if stop else "status" if status else "start")
+
+
+ns = Collection(lint, test, synth, train, package, deploy, history, local_aws)
 ns.configure({"run": {"echo": True, "pty": False}})

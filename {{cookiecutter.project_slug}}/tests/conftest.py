@@ -3,6 +3,12 @@
 from __future__ import annotations
 
 import json
+import logging
+import socket
+import subprocess
+import tomllib
+import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -10,7 +16,7 @@ import pytest
 
 # Through the infra package, which points jsii at the bundled Node.js before aws_cdk loads;
 # test modules may import aws_cdk directly because pytest imports this file first.
-from {{ cookiecutter.package_name }}.config import Settings, load
+from {{ cookiecutter.package_name }}.config import CONFIG_PATH, Settings, load, parse
 from {{ cookiecutter.package_name }}.infra.app import SynthesizedStack, synthesize_into
 
 # A model digest that is not the placeholder, so tests see it flow into the templates.
@@ -66,3 +72,67 @@ def only_resource(template: dict[str, Any], resource_type: str) -> dict[str, Any
     assert len(found) == 1, f"expected one {resource_type}, found {len(found)}"
     resource: dict[str, Any] = found[0]
     return resource
+
+
+# --- AWS on loopback: one moto server per run, reset before each test that uses it ---------
+
+
+@pytest.fixture(scope="session")
+def moto_url() -> Iterator[str]:
+    """A real moto server (the AWS wire protocols) on 127.0.0.1 and a free port."""
+    from moto.server import ThreadedMotoServer
+
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    yield f"http://127.0.0.1:{port}"
+    server.stop()
+
+
+@pytest.fixture
+def aws(moto_url: str) -> str:
+    """The moto server, emptied: every test starts from an account with nothing in it."""
+    urllib.request.urlopen(urllib.request.Request(f"{moto_url}/moto-api/reset", method="POST"))
+    return moto_url
+
+
+def local_document(url: str) -> dict[str, Any]:
+    """environments.toml as data, with `local` pointed at the test's moto server."""
+    document = tomllib.loads(CONFIG_PATH.read_text(encoding="utf-8"))
+    document["environments"]["local"]["endpoint_url"] = url
+    return document
+
+
+@pytest.fixture
+def local_settings(aws: str) -> Settings:
+    return parse(local_document(aws), CONFIG_PATH)
+
+
+@pytest.fixture
+def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A git repository with one commit on main, as a deploy's root (build/ ignored)."""
+    for variable in ("GITHUB_REF", "GITHUB_ACTOR", "GITHUB_STEP_SUMMARY"):
+        monkeypatch.delenv(variable, raising=False)
+    root = tmp_path / "project"
+    root.mkdir()
+    (root / ".gitignore").write_text("build/\n", encoding="utf-8")
+    (root / "README.md").write_text("a project\n", encoding="utf-8")
+    for command in (
+        ["git", "init", "-q", "-b", "main"],
+        ["git", "add", "-A"],
+        [
+            "git",
+            "-c",
+            "user.name=Test",
+            "-c",
+            "user.email=test@example.com",
+            "commit",
+            "-qm",
+            "one",
+        ],
+    ):
+        subprocess.run(command, cwd=root, check=True)
+    return root

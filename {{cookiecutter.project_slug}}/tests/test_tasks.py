@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import inspect
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -49,3 +51,29 @@ def test_synth_refuses_unknown_environment_in_one_line(tmp_path: Path) -> None:
     assert raised.value.code == 1
     assert str(raised.value.message).startswith("error: unknown environment 'qa'")
     assert not (tmp_path / "out").exists()
+
+
+def test_deploy_refuses_unknown_environment_in_one_line() -> None:
+    with pytest.raises(Exit) as raised:
+        tasks.deploy(MockContext(), env="qa")
+    assert raised.value.code == 1
+    assert str(raised.value.message).startswith("error: unknown environment 'qa'")
+
+
+def test_local_aws_takes_one_action() -> None:
+    with pytest.raises(Exit, match="give --stop or --status, not both"):
+        tasks.local_aws(MockContext(), stop=True, status=True)
+    with pytest.raises(Exit, match="error: environment 'prod' has no loopback endpoint_url"):
+        tasks.local_aws(MockContext(), env="prod")
+
+
+def test_deploy_help_shows_the_dry_run_default_and_every_flag() -> None:
+    shown = subprocess.run(
+        [sys.executable, "-m", "invoke", "--help", "deploy"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    for flag in ("--env", "--execute", "--[no-]upload-artifacts", "--timeout-minutes"):
+        assert flag in shown
+    assert "dry run" in shown

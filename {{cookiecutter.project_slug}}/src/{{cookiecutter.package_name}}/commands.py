@@ -6,6 +6,9 @@ ProjectErrors; the front door turns them into one line and a non-zero exit.
 
 from __future__ import annotations
 
+import json
+import os
+import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -14,9 +17,13 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
-from .config import load
+from .config import CONFIG_PATH, Settings, load
 
-console = Console(highlight=False)
+# Logs (CI, pipes) are wider than rich's 80-column default; a terminal or COLUMNS decides.
+console = Console(
+    highlight=False,
+    width=None if sys.stdout.isatty() or "COLUMNS" in os.environ else 120,
+)
 
 
 def synth(environments: Sequence[str], outdir: Path, model_sha256: str = "") -> list[Path]:
@@ -44,3 +51,84 @@ def synth(environments: Sequence[str], outdir: Path, model_sha256: str = "") -> 
             "000…; a deploy synthesizes with the digest of the model it packages."
         )
     return [stack.template_path for stack in stacks]
+
+
+def project_root() -> Path:
+    """The project's root (where config/ lives): deploys run git and write build/ there."""
+    return CONFIG_PATH.parents[1]
+
+
+def deploy(
+    environment: str,
+    *,
+    execute: bool,
+    upload_artifacts: bool,
+    timeout_minutes: int,
+) -> None:
+    """Plan (and with execute, apply, verify and record) a deploy of one environment."""
+    from .release.deploy import DeployRequest
+    from .release.deploy import deploy as run_deploy
+
+    request = DeployRequest(
+        environment=environment,
+        execute=execute,
+        upload_artifacts=upload_artifacts,
+        timeout_seconds=timeout_minutes * 60.0,
+    )
+    started = time.monotonic()
+    outcome = run_deploy(load(), request, root=project_root(), environ=os.environ, out=console)
+    console.print(f"{outcome.result} ({outcome.deploy_id}) in {time.monotonic() - started:.1f} s")
+    summary = os.environ.get("GITHUB_STEP_SUMMARY")
+    if summary:  # CI shows the plan on the run's page
+        markdown = (outcome.bundle / "plan.md").read_text(encoding="utf-8")
+        with Path(summary).open("a", encoding="utf-8") as handle:
+            handle.write(markdown)
+
+
+def history(
+    environment: str, *, as_json: bool, limit: int, settings: Settings | None = None
+) -> None:
+    """The environment's deploy records from the ledger, newest first."""
+    from .release.deploy import ledger_of
+
+    settings = settings or load()
+    env = settings.environment(environment)
+    ledger = ledger_of(settings, env)
+    records = ledger.records()[:limit] if limit else ledger.records()
+    if as_json:
+        print(json.dumps([json.loads(record.to_json()) for record in records], indent=2))
+        return
+    if not records:
+        console.print(f"no deploy records in {ledger.url()}")
+        return
+    table = Table(title=f"Deploys of {env.name} ({ledger.url()})", title_justify="left")
+    for column in ("deploy id", "kind", "outcome", "commit", "ref", "model", "actor", "seconds"):
+        table.add_column(column, no_wrap=column in {"deploy id", "outcome", "commit"})
+    for record in records:
+        outcome = record.outcome.value
+        table.add_row(
+            record.deploy_id,
+            record.kind,
+            f"[green]{outcome}" if outcome == "succeeded" else f"[red]{outcome}",
+            record.commit[:7],
+            record.ref or "-",
+            record.model_sha256[:12],
+            record.actor,
+            f"{record.duration_seconds:.1f}",
+        )
+    console.print(table)
+
+
+def local_aws(environment: str, action: str) -> None:
+    """Start (default), stop or report the embedded local AWS for an environment."""
+    from .release import local_aws as moto
+
+    server = moto.local_aws(load().environment(environment), project_root() / "build" / "local-aws")
+    if action == "stop":
+        pid = moto.stop(server)
+        console.print(f"stopped local AWS (pid {pid})" if pid else "local AWS was not running")
+    elif action == "status":
+        console.print(f"local AWS: {moto.status(server)}")
+    else:
+        pid = moto.start(server)
+        console.print(f"local AWS running at {server.url} (pid {pid}; log {server.log_file})")

@@ -17,3 +17,19 @@ class ConfigError(ProjectError):
 
 class SynthError(ProjectError):
     """The CDK app could not be synthesized (including unacknowledged cdk-nag findings)."""
+
+
+class Refusal(ProjectError):
+    """A guardrail refused the operation before anything was created or changed."""
+
+
+class DeployError(ProjectError):
+    """A deploy ran and failed (the failure is recorded in the ledger where possible)."""
+
+
+class AwsError(ProjectError):
+    """AWS (or the local moto server) could not be reached or answered with an error."""
+
+
+class LocalAwsError(ProjectError):
+    """The embedded local AWS could not be started, stopped or found."""

@@ -24,6 +24,7 @@ from ..bucket_layout import check_sha256
 from ..config import Environment as EnvironmentConfig
 from ..config import Settings, load
 from ..errors import ConfigError, SynthError
+from ..naming import ARTIFACTS, MONITORING, SERVING, stack_name
 from .artifacts_stack import ArtifactsStack
 from .serving_stack import ServingStack, endpoint_name
 
@@ -76,7 +77,7 @@ def add_environment(
 
     def stack_kwargs(part: str, description: str) -> dict[str, Any]:
         return {
-            "stack_name": f"{project.name}-{environment.name}-{part}",
+            "stack_name": stack_name(project, environment, part),
             "env": stack_env,
             "description": f"{project.name} {environment.name}: {description}",
             # Templates only: no bootstrap version rule, no roles, no asset buckets.
@@ -85,18 +86,18 @@ def add_environment(
 
     artifacts = ArtifactsStack(
         app,
-        f"{environment.name}-artifacts",
+        f"{environment.name}-{ARTIFACTS}",
         project=project,
         environment=environment,
-        **stack_kwargs("artifacts", "model artifacts, data capture and the deploy ledger"),
+        **stack_kwargs(ARTIFACTS, "model artifacts, data capture and the deploy ledger"),
     )
     serving = ServingStack(
         app,
-        f"{environment.name}-serving",
+        f"{environment.name}-{SERVING}",
         project=project,
         environment=environment,
         model_sha256=model_sha256,
-        **stack_kwargs("serving", "the SageMaker endpoint, alarms, autoscaling, dashboard"),
+        **stack_kwargs(SERVING, "the SageMaker endpoint, alarms, autoscaling, dashboard"),
     )
     serving.add_stack_dependency(artifacts)
     stacks: list[Stack] = [artifacts, serving]
@@ -109,13 +110,13 @@ def add_environment(
             )
         monitor_stack = monitoring.MonitoringStack(
             app,
-            f"{environment.name}-monitoring",
+            f"{environment.name}-{MONITORING}",
             project=project,
             environment=environment,
             settings=environment.monitoring,
             endpoint_name=endpoint_name(project, environment),
             model_sha256=model_sha256,
-            **stack_kwargs("monitoring", "Model Monitor data-quality schedule"),
+            **stack_kwargs(MONITORING, "Model Monitor data-quality schedule"),
         )
         monitor_stack.add_stack_dependency(serving)
         stacks.append(monitor_stack)

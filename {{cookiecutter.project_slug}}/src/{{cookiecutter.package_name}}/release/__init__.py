@@ -1,0 +1,1 @@
+"""The governed pipeline: guardrails, plan, execute, verify and the ledger (docs: README)."""

@@ -1,0 +1,85 @@
+"""boto3 clients for one environment: region, endpoint URL, credentials and retries.
+
+This is the only place where the embedded local AWS differs from real AWS: an environment
+with an endpoint_url (the moto server) gets that URL and moto's throwaway credentials;
+every other environment uses the normal credential chain (profile, SSO, OIDC in CI).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
+
+from ..config import Environment
+from ..errors import AwsError
+
+# Adaptive retries back off on throttling (CloudFormation's Describe* calls are throttled
+# during long waits) instead of failing the deploy.
+RETRIES = Config(
+    retries={"mode": "adaptive", "max_attempts": 10},
+    connect_timeout=5,
+    read_timeout=60,
+)
+# The identity check is the first call of a deploy: fail fast when nothing answers.
+QUICK = Config(retries={"mode": "standard", "max_attempts": 2}, connect_timeout=3)
+
+# moto accepts any credentials; fixed ones keep a developer's real keys out of local calls.
+LOCAL_ACCESS_KEY = "testing"
+
+
+@dataclass(frozen=True)
+class Aws:
+    """Client factory bound to one environment."""
+
+    environment: Environment
+    session: Any
+
+    def client(self, service: str, config: Config = RETRIES) -> Any:
+        return self.session.client(
+            service, endpoint_url=self.environment.endpoint_url, config=config
+        )
+
+    @property
+    def where(self) -> str:
+        """For messages: the endpoint URL, or the account and region."""
+        env = self.environment
+        return env.endpoint_url or f"account {env.account} in {env.region}"
+
+
+def connect(environment: Environment) -> Aws:
+    if environment.endpoint_url:
+        session = boto3.session.Session(
+            region_name=environment.region,
+            aws_access_key_id=LOCAL_ACCESS_KEY,
+            aws_secret_access_key=LOCAL_ACCESS_KEY,
+        )
+    else:
+        session = boto3.session.Session(region_name=environment.region)
+    return Aws(environment=environment, session=session)
+
+
+def caller_identity(aws: Aws) -> tuple[str, str]:
+    """(account, principal ARN) of the credentials in use."""
+    try:
+        identity = aws.client("sts", QUICK).get_caller_identity()
+    except (BotoCoreError, ClientError) as error:
+        hint = (
+            "; start it with `invoke local-aws`"
+            if aws.environment.endpoint_url
+            else "; check your AWS credentials (aws sts get-caller-identity)"
+        )
+        raise AwsError(f"cannot reach AWS at {aws.where}: {one_line(error)}{hint}") from None
+    return str(identity["Account"]), str(identity["Arn"])
+
+
+def one_line(error: BaseException) -> str:
+    text = " ".join(str(error).split())
+    return text if len(text) <= 300 else text[:297] + "..."
+
+
+def error_code(error: ClientError) -> str:
+    return str(error.response.get("Error", {}).get("Code", ""))

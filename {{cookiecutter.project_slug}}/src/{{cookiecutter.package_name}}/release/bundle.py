@@ -1,0 +1,82 @@
+"""The deploy bundle: what was planned, written next to the build and archived in the ledger.
+
+templates/ (exactly what the change sets were made from), plan.json and plan.md (the
+reviewable diff) and manifest.json (commit, tool versions, hashes). A rollback redeploys
+a bundle's templates and the model artifact its manifest names; nothing is rebuilt.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import platform
+import shutil
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+
+from .plan import Plan
+
+TEMPLATES = "templates"
+_VERSIONED = ("aws-cdk-lib", "boto3", "cdk-nag", "scikit-learn")
+
+
+@dataclass(frozen=True)
+class Manifest:
+    deploy_id: str
+    environment: str
+    commit: str
+    ref: str | None
+    model_sha256: str
+    templates: Mapping[str, str]  # stack name -> sha256
+    versions: Mapping[str, str]
+
+    def to_json(self) -> str:
+        return json.dumps(self.__dict__, indent=2, sort_keys=True, default=dict) + "\n"
+
+
+def sha256_of(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def versions(project: str) -> dict[str, str]:
+    found = {"python": platform.python_version()}
+    for name in (project, *_VERSIONED):
+        try:
+            found[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            found[name] = "not installed"
+    return found
+
+
+def write_bundle(
+    folder: Path,
+    *,
+    plan: Plan,
+    markdown: str,
+    templates: Sequence[tuple[str, Path]],
+    commit: str,
+    ref: str | None,
+    project: str,
+) -> Manifest:
+    """Write the bundle into folder (created) and return its manifest."""
+    (folder / TEMPLATES).mkdir(parents=True, exist_ok=True)
+    hashes = {}
+    for stack_name, template in templates:
+        target = folder / TEMPLATES / f"{stack_name}.template.json"
+        shutil.copyfile(template, target)
+        hashes[stack_name] = sha256_of(target)
+    manifest = Manifest(
+        deploy_id=plan.deploy_id,
+        environment=plan.environment,
+        commit=commit,
+        ref=ref,
+        model_sha256=plan.model_sha256,
+        templates=hashes,
+        versions=versions(project),
+    )
+    (folder / "plan.json").write_text(plan.to_json(), encoding="utf-8")
+    (folder / "plan.md").write_text(markdown, encoding="utf-8")
+    (folder / "manifest.json").write_text(manifest.to_json(), encoding="utf-8")
+    return manifest

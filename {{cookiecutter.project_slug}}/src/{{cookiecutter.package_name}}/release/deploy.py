@@ -1,0 +1,372 @@
+"""The governed deploy of one environment: preflight, synth, package, plan, execute, verify, record.
+
+`invoke deploy` and `nox -s deploy` (CI) both call deploy(). Preflight runs every
+guardrail before anything is written to AWS. A dry run (the default) creates the change
+sets only to read the plan, then deletes them. An execute records its outcome in the
+ledger, success or failure, and a failure exits non-zero.
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+from rich import box
+from rich.console import Console
+from rich.table import Table
+
+from ..bucket_layout import artifact_bucket_name, baseline_key, model_key
+from ..config import Environment, Settings
+from ..errors import AwsError, DeployError, Refusal
+from ..model.package import PackagedModel, package_model
+from ..naming import ARTIFACTS, SERVING, stack_name, stack_names
+from . import guardrails
+from .aws import Aws, caller_identity, connect, error_code, one_line
+from .bundle import write_bundle
+from .cost import estimate
+from .execute import execute_change_set
+from .git import GitState, git, read_state
+from .ledger import DeployRecord, Failure, Ledger, Outcome, new_deploy_id, utc_now
+from .plan import (
+    Plan,
+    StackPlan,
+    create_change_set,
+    delete_change_sets,
+    pending_change_sets,
+    render_markdown,
+    stack_status,
+)
+from .verify import Verified, verify_endpoint
+
+Packager = Callable[[Path], PackagedModel]
+
+
+class Result(StrEnum):
+    DRY_RUN = "dry run"
+    NO_CHANGES = "no changes"
+    SUCCEEDED = "succeeded"
+
+
+@dataclass(frozen=True)
+class DeployRequest:
+    environment: str
+    execute: bool = False
+    upload_artifacts: bool = True
+    timeout_seconds: float = 3600.0
+
+
+@dataclass(frozen=True)
+class DeployOutcome:
+    result: Result
+    deploy_id: str
+    bundle: Path
+    plan: Plan
+    record: DeployRecord | None = None
+
+
+def ledger_of(settings: Settings, environment: Environment, aws: Aws | None = None) -> Ledger:
+    aws = aws or connect(environment)
+    bucket = artifact_bucket_name(settings.project.name, environment.name, environment.account)
+    return Ledger(aws.client("s3"), bucket, environment.name)
+
+
+def actor(root: Path) -> str:
+    """Who deploys: the GitHub actor in CI, else the git author, else the OS user."""
+    if os.environ.get("GITHUB_ACTOR"):
+        return f"github:{os.environ['GITHUB_ACTOR']}"
+    try:
+        return git(root, "config", "user.email") or getpass.getuser()
+    except Refusal:
+        return getpass.getuser()
+
+
+@dataclass(frozen=True)
+class _Preflight:
+    environment: Environment
+    git: GitState
+    aws: Aws
+    principal: str
+    actor: str
+
+
+def preflight(
+    settings: Settings, request: DeployRequest, root: Path, environ: Mapping[str, str]
+) -> _Preflight:
+    """Every guardrail, cheapest first; reads only. Raises Refusal (or ConfigError/AwsError)."""
+    environment = settings.environment(request.environment)
+    if request.execute:
+        guardrails.check_confirmation(settings.project, environment, environ)
+    state = read_state(root)
+    guardrails.check_clean(state)
+    guardrails.check_ref(environment, state)
+    aws = connect(environment)
+    account, principal = caller_identity(aws)
+    guardrails.check_account(environment, account, principal)
+    source = environment.policy.promotion_from
+    if source is not None:
+        source_env = settings.environment(source)
+        guardrails.check_promotion(
+            environment, state.commit, ledger_of(settings, source_env).records()
+        )
+    cloudformation = aws.client("cloudformation")
+    statuses = {}
+    for name in stack_names(settings.project, environment):
+        status = stack_status(cloudformation, name)
+        if status is not None:
+            statuses[name] = (status, pending_change_sets(cloudformation, name))
+    guardrails.check_not_busy(statuses)
+    return _Preflight(
+        environment=environment, git=state, aws=aws, principal=principal, actor=actor(root)
+    )
+
+
+def deploy(
+    settings: Settings,
+    request: DeployRequest,
+    *,
+    root: Path,
+    environ: Mapping[str, str],
+    out: Console,
+    package: Packager = package_model,
+) -> DeployOutcome:
+    started = time.monotonic()
+    started_at = utc_now()
+    checked = preflight(settings, request, root, environ)
+    environment, state = checked.environment, checked.git
+    out.print(
+        f"preflight passed: {environment.name} ({checked.aws.where}), commit "
+        f"{state.commit[:7]} on {state.ref}, as {checked.principal}"
+    )
+    deploy_id = new_deploy_id(state.commit)
+    folder = root / "build" / "deploys" / environment.name / deploy_id
+    with out.status("packaging the model…"):
+        packaged = package(folder / "model")
+    out.print(f"model {packaged.sha256} ({packaged.path.stat().st_size} bytes)")
+    with out.status("synthesizing…"):
+        from ..infra.app import synthesize_into
+
+        stacks = synthesize_into(folder / "cdk.out", settings, [environment], packaged.sha256)
+    cloudformation = checked.aws.client("cloudformation")
+    if request.execute and not request.upload_artifacts:
+        _require_artifact(ledger_of(settings, environment, checked.aws), packaged.sha256)
+
+    planned: list[StackPlan] = []
+    executed = False
+    try:
+        with out.status("creating change sets…"):
+            for stack in stacks:
+                planned.append(
+                    create_change_set(
+                        cloudformation,
+                        stack.stack_name,
+                        stack.template_path,
+                        f"deploy-{deploy_id}",
+                    )
+                )
+        plan = Plan(
+            environment=environment.name,
+            deploy_id=deploy_id,
+            model_sha256=packaged.sha256,
+            stacks=tuple(planned),
+        )
+        cost = estimate(environment).describe()
+        manifest = write_bundle(
+            folder / "bundle",
+            plan=plan,
+            markdown=render_markdown(plan, cost),
+            templates=[(stack.stack_name, stack.template_path) for stack in stacks],
+            commit=state.commit,
+            ref=state.ref,
+            project=settings.project.name,
+        )
+        show_plan(out, plan, cost)
+        out.print(f"bundle: {folder / 'bundle'}")
+        if not plan.has_changes:
+            out.print(f"no changes: {environment.name} already runs these templates and model")
+            return DeployOutcome(Result.NO_CHANGES, deploy_id, folder / "bundle", plan)
+        if not request.execute:
+            out.print("dry run: nothing changed (add --execute to apply this plan)")
+            return DeployOutcome(Result.DRY_RUN, deploy_id, folder / "bundle", plan)
+        executed = True
+        record = _execute(
+            settings,
+            plan,
+            request=request,
+            checked=checked,
+            packaged=packaged,
+            bundle=folder / "bundle",
+            templates=manifest.templates,
+            started=(started, started_at),
+            out=out,
+        )
+    finally:
+        if not executed:
+            delete_change_sets(cloudformation, planned)
+    return DeployOutcome(Result.SUCCEEDED, deploy_id, folder / "bundle", plan, record)
+
+
+def show_plan(out: Console, plan: Plan, cost: str) -> None:
+    """One table per stack (action, logical id, type, replacement), then the cost."""
+    out.print(f"Plan for {plan.environment} (deploy {plan.deploy_id}):")
+    for stack in plan.stacks:
+        if not stack.changes:
+            out.print(f"  {stack.stack_name}: no changes")
+            continue
+        table = Table(
+            title=f"{stack.stack_name} ({stack.change_set_type.lower()})",
+            title_justify="left",
+            box=box.SIMPLE,
+        )
+        for column in ("action", "logical id", "type", "replacement"):
+            table.add_column(column, no_wrap=True)
+        for change in stack.changes:
+            table.add_row(
+                change.action, change.logical_id, change.resource_type, change.replacement or "-"
+            )
+        out.print(table)
+    out.print(f"estimated cost: {cost}")
+
+
+def _require_artifact(ledger: Ledger, sha256: str) -> None:
+    try:
+        ledger.s3.head_object(Bucket=ledger.bucket, Key=model_key(sha256))
+    except ClientError:
+        raise Refusal(
+            f"s3://{ledger.bucket}/{model_key(sha256)} is not there and "
+            "--no-upload-artifacts was given; deploy with --upload-artifacts"
+        ) from None
+
+
+def upload_model(s3: Any, bucket: str, packaged: PackagedModel, out: Console) -> None:
+    """Content-addressed: an artifact already there (same sha256, same bytes) is kept."""
+    key = model_key(packaged.sha256)
+    try:
+        s3.head_object(Bucket=bucket, Key=key)
+        out.print(f"model artifact already in s3://{bucket}/{key}")
+        return
+    except ClientError as error:
+        if error_code(error) not in {"404", "NoSuchKey", "NotFound"}:
+            raise
+    for name, path in sorted(packaged.baseline.items()):
+        s3.upload_file(str(path), bucket, baseline_key(packaged.sha256, name))
+    # The model last: its presence means the upload is complete.
+    s3.upload_file(str(packaged.path), bucket, key)
+    out.print(f"uploaded the model artifact to s3://{bucket}/{key}")
+
+
+def _execute(
+    settings: Settings,
+    plan: Plan,
+    *,
+    request: DeployRequest,
+    checked: _Preflight,
+    packaged: PackagedModel,
+    bundle: Path,
+    templates: Mapping[str, str],
+    started: tuple[float, str],
+    out: Console,
+) -> DeployRecord:
+    environment, aws = checked.environment, checked.aws
+    cloudformation = aws.client("cloudformation")
+    ledger = ledger_of(settings, environment, aws)
+    artifacts_stack = stack_name(settings.project, environment, ARTIFACTS)
+    serving_stack = stack_name(settings.project, environment, SERVING)
+    done: dict[str, str] = {}
+    failure: Failure | None = None
+    verified: Verified | None = None
+    remaining = list(plan.stacks)
+    try:
+        while remaining and failure is None:
+            stack = remaining.pop(0)
+            if stack.has_changes:
+                out.print(f"executing {stack.stack_name} ({len(stack.changes)} change(s))")
+                failure = execute_change_set(
+                    cloudformation,
+                    stack,
+                    timeout_seconds=request.timeout_seconds,
+                    report=lambda line: out.print(f"  {line}"),
+                )
+                if failure is None and stack.change_set_id:
+                    done[stack.stack_name] = stack.change_set_id
+                elif failure is not None:
+                    # Real CloudFormation marks it EXECUTE_FAILED; moto leaves it AVAILABLE,
+                    # where it would read as another deploy's pending plan.
+                    delete_change_sets(cloudformation, [stack])
+            else:
+                delete_change_sets(cloudformation, [stack])
+            if failure is None and stack.stack_name == artifacts_stack and request.upload_artifacts:
+                upload_model(aws.client("s3"), ledger.bucket, packaged, out)
+        if failure is None:
+            serving = next(s for s in plan.stacks if s.stack_name == serving_stack)
+            with out.status("verifying the endpoint…"):
+                checked_endpoint = verify_endpoint(
+                    cloudformation,
+                    aws.client("sagemaker"),
+                    aws.client("sagemaker-runtime"),
+                    stack_name=serving_stack,
+                    template_path=Path(serving.template_path),
+                    model_sha256=packaged.sha256,
+                    timeout_seconds=request.timeout_seconds,
+                )
+            if isinstance(checked_endpoint, Failure):
+                failure = checked_endpoint
+            else:
+                verified = checked_endpoint
+                out.print(
+                    f"verified: {verified.endpoint} InService on {verified.endpoint_config}, "
+                    f"model {packaged.sha256[:12]}…; smoke: {verified.smoke}"
+                )
+    except (ClientError, BotoCoreError) as error:
+        failure = Failure(stack="", resource="", reason=one_line(error))
+    finally:
+        delete_change_sets(cloudformation, remaining)
+    record = DeployRecord(
+        deploy_id=plan.deploy_id,
+        kind="deploy",
+        environment=environment.name,
+        project=settings.project.name,
+        commit=checked.git.commit,
+        ref=checked.git.ref,
+        actor=checked.actor,
+        principal=checked.principal,
+        started_at=started[1],
+        finished_at=utc_now(),
+        duration_seconds=round(time.monotonic() - started[0], 1),
+        outcome=Outcome.FAILED if failure else Outcome.SUCCEEDED,
+        model_sha256=packaged.sha256,
+        templates=dict(templates),
+        change_sets=done,
+        endpoint=(
+            {"name": verified.endpoint, "config": verified.endpoint_config} if verified else {}
+        ),
+        failure=failure,
+    )
+    where = _record(ledger, record, bundle, out)
+    if failure is not None:
+        at = " ".join(dict.fromkeys(part for part in (failure.stack, failure.resource) if part))
+        raise DeployError(
+            f"deploy {plan.deploy_id} failed at {at or 'AWS'}: {failure.reason} (recorded {where})"
+        )
+    out.print(f"deployed {environment.name} in {record.duration_seconds:.1f} s; recorded {where}")
+    return record
+
+
+def _record(ledger: Ledger, record: DeployRecord, bundle: Path, out: Console) -> str:
+    """The ledger, or (when its bucket is gone or unreachable) the local bundle, said loudly."""
+    local = bundle.parent / "record.json"
+    local.write_text(record.to_json(), encoding="utf-8")
+    try:
+        if ledger.exists():
+            return ledger.write(record, bundle)
+        reason = f"s3://{ledger.bucket} does not exist"
+    except (AwsError, ClientError, BotoCoreError) as error:
+        reason = one_line(error)
+    out.print(f"[bold red]the ledger could not be written ({reason}); record kept at {local}")
+    return str(local)

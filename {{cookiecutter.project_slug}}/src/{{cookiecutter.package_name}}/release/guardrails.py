@@ -1,0 +1,116 @@
+"""The deploy guardrails: each rule reads the environment's policy and says yes or refuses.
+
+Rules are pure functions over plain data (the policy, git's state, the caller's account,
+ledger records, stack statuses) so each is tested without servers; deploy.py gathers the
+data and runs them before anything is created. A refusal is one line: what is wrong and
+how to fix it.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from collections.abc import Iterable, Mapping
+
+from ..config import Environment, Project
+from ..errors import Refusal
+from .git import GitState
+from .ledger import DeployRecord, Outcome
+
+CONFIRMATION = "I_UNDERSTAND_THE_COST"
+
+# Stack statuses in which another operation owns the stack. REVIEW_IN_PROGRESS (a stack
+# that only has change sets) is handled separately: it is busy only while change sets exist.
+_SETTLED_SUFFIXES = ("_COMPLETE", "_FAILED")
+# Settled, but CloudFormation accepts no change set until someone acts.
+_STUCK = {
+    "ROLLBACK_COMPLETE": "its first deploy failed; delete the stack and deploy again",
+    "ROLLBACK_FAILED": "its first deploy failed; delete the stack and deploy again",
+    "CREATE_FAILED": "its first deploy failed; delete the stack and deploy again",
+    "DELETE_FAILED": "a delete failed; finish deleting the stack and deploy again",
+    "UPDATE_ROLLBACK_FAILED": "an update failed to roll back; run "
+    "`aws cloudformation continue-update-rollback` on it, then deploy again",
+}
+
+
+def check_confirmation(
+    project: Project, environment: Environment, environ: Mapping[str, str]
+) -> None:
+    if not environment.policy.confirmation_required:
+        return
+    variable = project.deploy_confirm_variable
+    value = environ.get(variable)
+    if value == CONFIRMATION:
+        return
+    problem = "is not set" if value is None else f"is {value!r}"
+    raise Refusal(
+        f"{environment.name} is protected and {variable} {problem}; "
+        f"set {variable}={CONFIRMATION} to confirm this deploy"
+    )
+
+
+def check_clean(git: GitState) -> None:
+    if git.dirty:
+        shown = ", ".join(line.strip() for line in git.dirty[:3])
+        more = f" and {len(git.dirty) - 3} more" if len(git.dirty) > 3 else ""
+        raise Refusal(
+            f"the working tree has uncommitted changes ({shown}{more}); "
+            "commit or stash them so the deploy is exactly a commit"
+        )
+
+
+def check_ref(environment: Environment, git: GitState) -> None:
+    allowed = environment.policy.allowed_refs
+    if git.ref is not None and any(fnmatch.fnmatchcase(git.ref, ref) for ref in allowed):
+        return
+    where = git.ref or f"a detached HEAD ({git.commit[:7]}) with no release tag"
+    raise Refusal(
+        f"{environment.name} deploys only from {', '.join(allowed)}, not {where}; "
+        "check out an allowed branch or tag"
+    )
+
+
+def check_account(environment: Environment, caller_account: str, principal: str) -> None:
+    if caller_account != environment.account:
+        raise Refusal(
+            f"{environment.name} is account {environment.account} but the credentials in use "
+            f"are {principal} in account {caller_account}; switch to {environment.name}'s "
+            "credentials (AWS_PROFILE or the CI role)"
+        )
+
+
+def check_promotion(
+    environment: Environment, commit: str, source_records: Iterable[DeployRecord]
+) -> None:
+    """The commit must have deployed successfully to policy.promotion_from first."""
+    source = environment.policy.promotion_from
+    if source is None:
+        return
+    for record in source_records:
+        if record.commit == commit and record.outcome is Outcome.SUCCEEDED:
+            return
+    raise Refusal(
+        f"{environment.name} takes only commits already deployed to {source}, and "
+        f"{commit[:7]} has no successful deploy there; deploy it to {source} first"
+    )
+
+
+def check_not_busy(statuses: Mapping[str, tuple[str, int]]) -> None:
+    """statuses: stack name -> (status, pending change sets); missing stacks are absent.
+
+    The lock is the stacks' own status: a stack mid-update (or holding another deploy's
+    change sets) belongs to that operation until it settles.
+    """
+    for stack, (status, change_sets) in statuses.items():
+        if status in _STUCK:
+            raise Refusal(f"{stack} is {status}: {_STUCK[status]}")
+        if status == "REVIEW_IN_PROGRESS":
+            if change_sets:
+                raise Refusal(
+                    f"{stack} has {change_sets} pending change set(s) from another deploy; "
+                    "wait for it to finish (or delete them) and retry"
+                )
+        elif not status.endswith(_SETTLED_SUFFIXES):
+            raise Refusal(
+                f"{stack} is {status}: another operation is changing it; wait until it "
+                "settles (watch it in the CloudFormation console) and retry"
+            )

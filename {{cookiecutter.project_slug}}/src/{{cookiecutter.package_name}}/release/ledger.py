@@ -1,0 +1,157 @@
+"""The deploy ledger: one record and bundle per deploy under releases/<env>/<deploy-id>/.
+
+It lives in the environment's versioned artifact bucket, so history, promotion checks and
+rollback read the same truth from a laptop or from CI. Records are JSON with a schema
+number; a record that cannot be read is reported, never silently skipped.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from ..bucket_layout import LEDGER_PREFIX
+from ..errors import AwsError
+from .aws import error_code, one_line
+
+SCHEMA = 1
+RECORD = "record.json"
+BUNDLE = "bundle/"
+
+
+class Outcome(StrEnum):
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class Failure:
+    stack: str
+    resource: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class DeployRecord:
+    deploy_id: str
+    kind: str  # "deploy" (a rollback is its own kind once it exists)
+    environment: str
+    project: str
+    commit: str
+    ref: str | None
+    actor: str
+    principal: str
+    started_at: str
+    finished_at: str
+    duration_seconds: float
+    outcome: Outcome
+    model_sha256: str
+    templates: Mapping[str, str]  # stack name -> sha256 of the template deployed
+    change_sets: Mapping[str, str]  # stack name -> change set ARN executed
+    endpoint: Mapping[str, str] = field(default_factory=dict)  # name, config
+    failure: Failure | None = None
+    schema: int = SCHEMA
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), indent=2, sort_keys=True) + "\n"
+
+    @classmethod
+    def from_json(cls, text: str) -> DeployRecord:
+        data: dict[str, Any] = json.loads(text)
+        if data.get("schema") != SCHEMA:
+            raise ValueError(f"schema {data.get('schema')!r} is not {SCHEMA}")
+        failure = data.pop("failure", None)
+        return cls(
+            **{**data, "outcome": Outcome(data["outcome"])},
+            failure=Failure(**failure) if failure else None,
+        )
+
+
+def new_deploy_id(commit: str, now: datetime | None = None) -> str:
+    """Sorts by time (to the millisecond), names the commit, and is unique.
+
+    Change-set names allow only letters, digits and hyphens, hence no '.' before the
+    milliseconds: 20261129T101502123Z-1a2b3c4-9f0e.
+    """
+    moment = now or datetime.now(UTC)
+    stamp = f"{moment:%Y%m%dT%H%M%S}{moment.microsecond // 1000:03d}Z"
+    return f"{stamp}-{commit[:7]}-{secrets.token_hex(2)}"
+
+
+def utc_now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def record_prefix(environment: str, deploy_id: str) -> str:
+    return f"{LEDGER_PREFIX}{environment}/{deploy_id}/"
+
+
+class Ledger:
+    """The ledger of one environment in its artifact bucket."""
+
+    def __init__(self, s3: Any, bucket: str, environment: str) -> None:
+        self.s3 = s3
+        self.bucket = bucket
+        self.environment = environment
+
+    def url(self, deploy_id: str = "") -> str:
+        suffix = record_prefix(self.environment, deploy_id) if deploy_id else ""
+        return f"s3://{self.bucket}/{suffix or LEDGER_PREFIX + self.environment + '/'}"
+
+    def exists(self) -> bool:
+        try:
+            self.s3.head_bucket(Bucket=self.bucket)
+        except ClientError as error:
+            if error_code(error) in {"404", "NoSuchBucket", "NotFound"}:
+                return False
+            raise AwsError(f"cannot read s3://{self.bucket}: {one_line(error)}") from None
+        return True
+
+    def write(self, record: DeployRecord, bundle: Path) -> str:
+        """Upload the bundle's files, then the record (its presence means 'complete')."""
+        prefix = record_prefix(self.environment, record.deploy_id)
+        for path in sorted(p for p in bundle.rglob("*") if p.is_file()):
+            key = f"{prefix}{BUNDLE}{path.relative_to(bundle).as_posix()}"
+            self.s3.upload_file(str(path), self.bucket, key)
+        self.s3.put_object(
+            Bucket=self.bucket,
+            Key=f"{prefix}{RECORD}",
+            Body=record.to_json().encode(),
+            ContentType="application/json",
+        )
+        return f"s3://{self.bucket}/{prefix}"
+
+    def records(self) -> list[DeployRecord]:
+        """Every record of the environment, newest first; none when the bucket is missing."""
+        if not self.exists():
+            return []
+        prefix = f"{LEDGER_PREFIX}{self.environment}/"
+        ids: list[str] = []
+        paginator = self.s3.get_paginator("list_objects_v2")
+        for page in paginator.paginate(Bucket=self.bucket, Prefix=prefix, Delimiter="/"):
+            ids += [p["Prefix"][len(prefix) :].rstrip("/") for p in page.get("CommonPrefixes", [])]
+        records = []
+        for deploy_id in sorted(ids, reverse=True):
+            key = f"{record_prefix(self.environment, deploy_id)}{RECORD}"
+            try:
+                body = self.s3.get_object(Bucket=self.bucket, Key=key)["Body"].read()
+            except ClientError as error:
+                if error_code(error) == "NoSuchKey":
+                    continue  # a deploy whose record upload did not finish: no record yet
+                raise AwsError(f"cannot read s3://{self.bucket}/{key}: {one_line(error)}") from None
+            try:
+                records.append(DeployRecord.from_json(body.decode()))
+            except (ValueError, TypeError, KeyError) as error:
+                raise AwsError(
+                    f"s3://{self.bucket}/{key} is not a readable deploy record ({error}); "
+                    "restore it from the bucket's object versions"
+                ) from None
+        return records

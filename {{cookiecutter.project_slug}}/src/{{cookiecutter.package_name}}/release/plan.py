@@ -1,0 +1,212 @@
+"""The plan: one CloudFormation change set per stack, and what each would change.
+
+Parsing change-set descriptions into rows and rendering them are pure functions; the
+functions taking a `cloudformation` client create, wait for and delete the change sets.
+Real CloudFormation and moto both report a change set without changes as FAILED with a
+"didn't contain changes" reason: that is a stack with nothing to do, not an error.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from ..errors import AwsError
+from .aws import error_code, one_line
+
+CAPABILITIES = ["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM"]
+_NO_CHANGES = ("didn't contain changes", "No updates are to be performed")
+_CREATE_WAIT_SECONDS = 300
+
+
+@dataclass(frozen=True)
+class Change:
+    action: str  # Add, Modify, Remove, Import, Dynamic
+    logical_id: str
+    resource_type: str
+    replacement: str  # True, False, Conditional, or "" where the endpoint does not say
+
+
+@dataclass(frozen=True)
+class StackPlan:
+    stack_name: str
+    template_path: str
+    change_set_type: str  # CREATE (new stack) or UPDATE
+    change_set_id: str | None  # None when there is nothing to change
+    changes: tuple[Change, ...] = field(default_factory=tuple)
+
+    @property
+    def has_changes(self) -> bool:
+        return bool(self.changes)
+
+
+@dataclass(frozen=True)
+class Plan:
+    environment: str
+    deploy_id: str
+    model_sha256: str
+    stacks: tuple[StackPlan, ...]
+
+    @property
+    def has_changes(self) -> bool:
+        return any(stack.has_changes for stack in self.stacks)
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), indent=2, sort_keys=True) + "\n"
+
+
+def changes_of(description: Mapping[str, Any]) -> tuple[Change, ...]:
+    """Rows from a DescribeChangeSet response (all pages merged into Changes)."""
+    rows = []
+    for change in description.get("Changes", []):
+        resource = change.get("ResourceChange", {})
+        rows.append(
+            Change(
+                action=str(resource.get("Action", "")),
+                logical_id=str(resource.get("LogicalResourceId", "")),
+                resource_type=str(resource.get("ResourceType", "")),
+                replacement=str(resource.get("Replacement") or ""),
+            )
+        )
+    return tuple(rows)
+
+
+def is_no_change(description: Mapping[str, Any]) -> bool:
+    reason = str(description.get("StatusReason", ""))
+    return description.get("Status") == "FAILED" and any(text in reason for text in _NO_CHANGES)
+
+
+def stack_status(cloudformation: Any, stack_name: str) -> str | None:
+    """The stack's status, or None when it does not exist (or was deleted)."""
+    try:
+        stacks = cloudformation.describe_stacks(StackName=stack_name)["Stacks"]
+    except ClientError as error:
+        if "does not exist" in str(error):
+            return None
+        raise AwsError(f"cannot describe stack {stack_name}: {one_line(error)}") from None
+    status = str(stacks[0]["StackStatus"]) if stacks else None
+    return None if status == "DELETE_COMPLETE" else status
+
+
+def pending_change_sets(cloudformation: Any, stack_name: str) -> int:
+    summaries = cloudformation.list_change_sets(StackName=stack_name).get("Summaries", [])
+    return sum(1 for s in summaries if s.get("ExecutionStatus") == "AVAILABLE")
+
+
+def _describe(cloudformation: Any, change_set_id: str) -> dict[str, Any]:
+    """DescribeChangeSet once creation settled, with every page of changes."""
+    deadline = time.monotonic() + _CREATE_WAIT_SECONDS
+    delay = 0.2
+    while True:
+        description: dict[str, Any] = cloudformation.describe_change_set(
+            ChangeSetName=change_set_id
+        )
+        if description["Status"] not in {"CREATE_PENDING", "CREATE_IN_PROGRESS"}:
+            break
+        if time.monotonic() > deadline:
+            raise AwsError(f"change set {change_set_id} was not ready after 5 minutes")
+        time.sleep(delay)
+        delay = min(delay * 2, 5.0)
+    token = description.get("NextToken")
+    while token:
+        page = cloudformation.describe_change_set(ChangeSetName=change_set_id, NextToken=token)
+        description["Changes"] += page.get("Changes", [])
+        token = page.get("NextToken")
+    return description
+
+
+def create_change_set(
+    cloudformation: Any,
+    stack_name: str,
+    template_path: Path,
+    change_set_name: str,
+) -> StackPlan:
+    change_set_type = "UPDATE" if stack_status(cloudformation, stack_name) else "CREATE"
+    try:
+        created = cloudformation.create_change_set(
+            StackName=stack_name,
+            ChangeSetName=change_set_name,
+            ChangeSetType=change_set_type,
+            TemplateBody=template_path.read_text(encoding="utf-8"),
+            Capabilities=CAPABILITIES,
+            Description=f"planned by deploy {change_set_name}",
+        )
+    except ClientError as error:
+        raise AwsError(
+            f"CloudFormation refused a change set for {stack_name}: {one_line(error)}"
+        ) from None
+    description = _describe(cloudformation, created["Id"])
+    plan = StackPlan(
+        stack_name=stack_name,
+        template_path=str(template_path),
+        change_set_type=change_set_type,
+        change_set_id=created["Id"],
+    )
+    if is_no_change(description):
+        return plan
+    if description["Status"] != "CREATE_COMPLETE":
+        raise AwsError(
+            f"change set for {stack_name} is {description['Status']}: "
+            f"{description.get('StatusReason', 'no reason given')}"
+        )
+    return replace(plan, changes=changes_of(description))
+
+
+def delete_change_sets(cloudformation: Any, stacks: Iterable[StackPlan]) -> None:
+    """Remove the plan's change sets, and the empty stacks a CREATE change set made.
+
+    Deleting a CREATE change set leaves its stack in REVIEW_IN_PROGRESS on real
+    CloudFormation; deleting that stack (it has no resources) leaves AWS as it was.
+    """
+    for stack in stacks:
+        if stack.change_set_id is None:
+            continue
+        try:
+            cloudformation.delete_change_set(ChangeSetName=stack.change_set_id)
+        except ClientError as error:
+            if error_code(error) != "ChangeSetNotFound":
+                raise AwsError(
+                    f"cannot delete change set of {stack.stack_name}: {one_line(error)}"
+                ) from None
+        if stack.change_set_type == "CREATE" and stack_status(cloudformation, stack.stack_name) in {
+            "REVIEW_IN_PROGRESS"
+        }:
+            cloudformation.delete_stack(StackName=stack.stack_name)
+
+
+def render_markdown(plan: Plan, cost: str) -> str:
+    """The plan for a pull request comment or a CI step summary."""
+    lines = [
+        f"## Deploy plan: {plan.environment} ({plan.deploy_id})",
+        "",
+        f"Model sha256: `{plan.model_sha256}`",
+        "",
+    ]
+    for stack in plan.stacks:
+        lines.append(f"### {stack.stack_name} ({stack.change_set_type.lower()})")
+        lines.append("")
+        if not stack.changes:
+            lines += ["No changes.", ""]
+            continue
+        lines += ["| action | logical id | type | replacement |", "| --- | --- | --- | --- |"]
+        lines += [
+            f"| {c.action} | {c.logical_id} | {c.resource_type} | {c.replacement or '-'} |"
+            for c in stack.changes
+        ]
+        lines.append("")
+    lines += [f"Estimated cost: {cost}", ""]
+    return "\n".join(lines)
+
+
+def summary_counts(stacks: Sequence[StackPlan]) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for stack in stacks:
+        for change in stack.changes:
+            counts[change.action] = counts.get(change.action, 0) + 1
+    return counts
