@@ -35,9 +35,8 @@ from {{ cookiecutter.package_name }}.release.deploy import (
     DeployRequest,
     Result,
     deploy,
-    ledger_of,
 )
-from {{ cookiecutter.package_name }}.release.ledger import Outcome
+from {{ cookiecutter.package_name }}.release.ledger import Outcome, ledger_of
 
 from .conftest import local_document
 
@@ -352,6 +351,8 @@ def test_missing_artifact_without_upload_is_refused(
     assert message.endswith(
         "is not there and --no-upload-artifacts was given; deploy with --upload-artifacts"
     )
+    # Refused after packaging and synth: the half-built deploy folder is gone too.
+    assert list((repo / "build" / "deploys" / "local").iterdir()) == []
 
 
 def test_unreachable_aws_is_one_line(repo: Path) -> None:

@@ -10,7 +10,8 @@ import pytest
 
 from {{ cookiecutter.package_name }}.config import RolloutStrategy, Settings
 from {{ cookiecutter.package_name }}.images import sklearn_image
-from {{ cookiecutter.package_name }}.infra.model_endpoint import MODEL_SHA256_TAG, VARIANT_NAME
+from {{ cookiecutter.package_name }}.infra.model_endpoint import VARIANT_NAME
+from {{ cookiecutter.package_name }}.naming import MODEL_SHA256_TAG
 
 from .conftest import ENVIRONMENTS, MODEL_SHA256, only_resource, resources_of_type
 

@@ -8,22 +8,18 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
 
 from rich import box
-from rich.console import Console
 from rich.table import Table
 
 from .config import CONFIG_PATH, Settings, load
+from .output import new_console
 
 # Logs (CI, pipes) are wider than rich's 80-column default; a terminal or COLUMNS decides.
-console = Console(
-    highlight=False,
-    width=None if sys.stdout.isatty() or "COLUMNS" in os.environ else 120,
-)
+console = new_console()
 
 
 def synth(environments: Sequence[str], outdir: Path, model_sha256: str = "") -> list[Path]:
@@ -89,7 +85,7 @@ def history(
     environment: str, *, as_json: bool, limit: int, settings: Settings | None = None
 ) -> None:
     """The environment's deploy records from the ledger, newest first."""
-    from .release.deploy import ledger_of
+    from .release.ledger import ledger_of
 
     settings = settings or load()
     env = settings.environment(environment)

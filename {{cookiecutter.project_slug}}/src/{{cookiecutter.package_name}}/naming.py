@@ -8,6 +8,10 @@ from __future__ import annotations
 
 from .config import Environment, Project
 
+# The tag on the Model, EndpointConfig and Endpoint naming the artifact's sha256; the deploy
+# verifies the live endpoint by it.
+MODEL_SHA256_TAG = "model-sha256"
+
 ARTIFACTS = "artifacts"
 SERVING = "serving"
 MONITORING = "monitoring"

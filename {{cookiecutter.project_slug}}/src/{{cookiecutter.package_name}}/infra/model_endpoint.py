@@ -9,10 +9,10 @@ from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
 
 from ..config import EndpointSettings, Rollout, RolloutStrategy
+from ..naming import MODEL_SHA256_TAG
 from .permissions import sagemaker_role
 
 VARIANT_NAME = "AllTraffic"
-MODEL_SHA256_TAG = "model-sha256"
 # The scikit-learn container runs inference.py from the code/ folder inside model.tar.gz.
 SERVING_ENVIRONMENT = {
     "SAGEMAKER_PROGRAM": "inference.py",

@@ -5,8 +5,6 @@ Refusals (a bad config/model.toml) are ConfigErrors; the front door prints their
 
 from __future__ import annotations
 
-import os
-import sys
 import time
 from pathlib import Path
 
@@ -14,16 +12,11 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
+from ..output import new_console
 from .inference import MODEL_FILE
 from .package import PackagedModel, package_model, write_model_json
 from .settings import MODEL_CONFIG_PATH, TrainingSettings, load
 from .train import Metrics, train
-
-
-def _console() -> Console:
-    # Logs (CI, pipes) are wider than rich's 80-column default; a terminal or COLUMNS decides.
-    width = None if sys.stdout.isatty() or "COLUMNS" in os.environ else 120
-    return Console(highlight=False, width=width)
 
 
 def _announce(settings: TrainingSettings, out: Console) -> None:
@@ -61,7 +54,7 @@ def _convergence_note(metrics: Metrics, out: Console) -> None:
 
 def train_command(outdir: Path, out: Console | None = None) -> Path:
     """Train from config/model.toml, write outdir/model.json and show the hold-out metrics."""
-    out = out or _console()
+    out = out or new_console()
     settings = load()
     _announce(settings, out)
     started = time.monotonic()
@@ -75,7 +68,7 @@ def train_command(outdir: Path, out: Console | None = None) -> Path:
 
 def package_command(outdir: Path, out: Console | None = None) -> PackagedModel:
     """Train and package model.tar.gz with its baseline into outdir; show metrics and sha256."""
-    out = out or _console()
+    out = out or new_console()
     settings = load()
     _announce(settings, out)
     started = time.monotonic()

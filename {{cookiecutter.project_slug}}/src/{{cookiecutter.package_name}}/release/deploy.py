@@ -10,22 +10,22 @@ from __future__ import annotations
 
 import getpass
 import os
+import shutil
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 from rich import box
 from rich.console import Console
 from rich.table import Table
 
-from ..bucket_layout import artifact_bucket_name, baseline_key, model_key
+from ..bucket_layout import baseline_key, model_key
 from ..config import Environment, Settings
 from ..errors import AwsError, DeployError, Refusal
-from ..model.package import PackagedModel, package_model
 from ..naming import ARTIFACTS, SERVING, stack_name, stack_names
 from . import guardrails
 from .aws import Aws, caller_identity, connect, error_code, one_line
@@ -33,7 +33,15 @@ from .bundle import write_bundle
 from .cost import estimate
 from .execute import execute_change_set
 from .git import GitState, git, read_state
-from .ledger import DeployRecord, Failure, Ledger, Outcome, new_deploy_id, utc_now
+from .ledger import (
+    DeployRecord,
+    Failure,
+    Ledger,
+    Outcome,
+    ledger_of,
+    new_deploy_id,
+    utc_now,
+)
 from .plan import (
     Plan,
     StackPlan,
@@ -45,7 +53,8 @@ from .plan import (
 )
 from .verify import Verified, verify_endpoint
 
-Packager = Callable[[Path], PackagedModel]
+if TYPE_CHECKING:
+    from ..model.package import PackagedModel
 
 
 class Result(StrEnum):
@@ -69,12 +78,6 @@ class DeployOutcome:
     bundle: Path
     plan: Plan
     record: DeployRecord | None = None
-
-
-def ledger_of(settings: Settings, environment: Environment, aws: Aws | None = None) -> Ledger:
-    aws = aws or connect(environment)
-    bucket = artifact_bucket_name(settings.project.name, environment.name, environment.account)
-    return Ledger(aws.client("s3"), bucket, environment.name)
 
 
 def actor(root: Path) -> str:
@@ -134,7 +137,7 @@ def deploy(
     root: Path,
     environ: Mapping[str, str],
     out: Console,
-    package: Packager = package_model,
+    package: Callable[[Path], PackagedModel] | None = None,
 ) -> DeployOutcome:
     started = time.monotonic()
     started_at = utc_now()
@@ -146,7 +149,42 @@ def deploy(
     )
     deploy_id = new_deploy_id(state.commit)
     folder = root / "build" / "deploys" / environment.name / deploy_id
+    try:
+        return _plan_and_apply(
+            settings,
+            request,
+            checked=checked,
+            deploy_id=deploy_id,
+            folder=folder,
+            package=package,
+            started=(started, started_at),
+            out=out,
+        )
+    except BaseException:
+        # Refused or failed before a plan existed: leave no half-built folder behind.
+        if not (folder / "bundle" / "manifest.json").exists():
+            shutil.rmtree(folder, ignore_errors=True)
+        raise
+
+
+def _plan_and_apply(
+    settings: Settings,
+    request: DeployRequest,
+    *,
+    checked: _Preflight,
+    deploy_id: str,
+    folder: Path,
+    package: Callable[[Path], PackagedModel] | None,
+    started: tuple[float, str],
+    out: Console,
+) -> DeployOutcome:
+    """Package, synth, plan; then stop (dry run, no changes) or execute, verify, record."""
+    environment, state = checked.environment, checked.git
     with out.status("packaging the model…"):
+        if package is None:  # imported here: history and preflight need no scikit-learn
+            from ..model.package import package_model
+
+            package = package_model
         packaged = package(folder / "model")
     out.print(f"model {packaged.sha256} ({packaged.path.stat().st_size} bytes)")
     with out.status("synthesizing…"):
@@ -203,7 +241,7 @@ def deploy(
             packaged=packaged,
             bundle=folder / "bundle",
             templates=manifest.templates,
-            started=(started, started_at),
+            started=started,
             out=out,
         )
     finally:

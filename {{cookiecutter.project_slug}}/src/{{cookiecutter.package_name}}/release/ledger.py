@@ -18,9 +18,10 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from ..bucket_layout import LEDGER_PREFIX
+from ..bucket_layout import LEDGER_PREFIX, artifact_bucket_name
+from ..config import Environment, Settings
 from ..errors import AwsError
-from .aws import error_code, one_line
+from .aws import Aws, connect, error_code, one_line
 
 SCHEMA = 1
 RECORD = "record.json"
@@ -155,3 +156,10 @@ class Ledger:
                     "restore it from the bucket's object versions"
                 ) from None
         return records
+
+
+def ledger_of(settings: Settings, environment: Environment, aws: Aws | None = None) -> Ledger:
+    """The ledger of an environment, read with aws (or a new connection to it)."""
+    aws = aws or connect(environment)
+    bucket = artifact_bucket_name(settings.project.name, environment.name, environment.account)
+    return Ledger(aws.client("s3"), bucket, environment.name)

@@ -17,8 +17,8 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from ..bucket_layout import model_key
-from ..infra.model_endpoint import MODEL_SHA256_TAG
 from ..model.inference import SAMPLE_CONTENT_TYPE, check_response, sample_request
+from ..naming import MODEL_SHA256_TAG
 from .aws import one_line
 from .ledger import Failure
 
