@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from .bake import BakeError, bake
-from .pipeline import PipelineError, run_pipeline
+from .pipeline import PipelineError, run_governed_deploy, run_pipeline
 
 
 def _answers(pairs: list[str]) -> dict[str, str]:
@@ -30,7 +30,8 @@ def main(argv: list[str] | None = None) -> int:
     bake_cmd.add_argument("--output-dir", type=Path, default=Path("build"))
     bake_cmd.add_argument("answers", nargs="*", metavar="KEY=VALUE", help="override an answer")
     demo_cmd = commands.add_parser(
-        "demo", help="bake with the defaults and run the baked project's pipeline"
+        "demo",
+        help="bake with the defaults, run the baked project's pipeline and deploy it locally",
     )
     demo_cmd.add_argument("--output-dir", type=Path, default=Path("build/demo"))
     args = parser.parse_args(argv)
@@ -47,6 +48,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"[demo] baked {project}; running its pipeline: nox (lint -> tests -> synth)")
         seconds = run_pipeline(project)
         print(f"[demo] pipeline passed in {seconds:.0f} s; templates are in {project / 'cdk.out'}")
+        seconds = run_governed_deploy(project)
+        print(
+            f"[demo] governed deploy to the local AWS passed in {seconds:.0f} s; "
+            f"bundles are in {project / 'build' / 'deploys' / 'local'}"
+        )
         return 0
     except (BakeError, PipelineError) as error:
         print(f"error: {error}", file=sys.stderr)

@@ -1,5 +1,6 @@
-"""The README's first command, end to end: bake a project and run its pipeline with nox
-(lint -> tests -> synth) exactly as the baked project's CI would."""
+"""The README's first command, end to end: bake a project, run its pipeline with nox
+(lint -> tests -> synth) exactly as the baked project's CI would, then deploy it to its
+embedded local AWS (dry run, confirmed execute, history) with the local AWS stopped after."""
 
 from __future__ import annotations
 
@@ -31,3 +32,10 @@ def test_demo_bakes_and_runs_the_baked_pipeline(tmp_path: Path) -> None:
     ]
     assert len(stacks) == 12  # 4 environments x (artifacts, serving, monitoring)
     assert "[demo] pipeline passed" in output
+    assert "dry run: nothing changed" in output
+    assert "verified: " in output and " InService on " in output
+    assert "Deploys of local" in output and "succeeded" in output
+    assert "stopped local AWS (pid " in output
+    assert "[demo] governed deploy to the local AWS passed" in output
+    pid_file = tmp_path / "threat-detector/build/local-aws/moto.pid"
+    assert not pid_file.exists()
