@@ -49,3 +49,10 @@ def deploy(session: nox.Session) -> None:
     """Governed deploy (invoke deploy): `-- --env E [--execute]`; what the deploy workflow runs."""
     install(session)
     session.run("invoke", "deploy", *session.posargs)
+
+
+@nox.session(python=PYTHON, default=False)
+def rollback(session: nox.Session) -> None:
+    """Rollback (invoke rollback): `-- --env E [--to ID|vX.Y.Z] [--execute]`; what CI runs."""
+    install(session)
+    session.run("invoke", "rollback", *session.posargs)

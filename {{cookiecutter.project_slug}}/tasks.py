@@ -106,6 +106,24 @@ def deploy(
 
 @task(
     help={
+        "env": "Environment to roll back",
+        "to": "A deploy id or a vX.Y.Z tag to return to (default: the deploy before the live one)",
+        "execute": "Apply the rollback; without it this is a dry run that changes nothing",
+        "timeout-minutes": "How long to wait for each stack and the endpoint (default: 60)",
+    }
+)
+def rollback(
+    c: Context, env: str, to: str = "", execute: bool = False, timeout_minutes: int = 60
+) -> None:
+    """Redeploy an earlier successful deploy's archived bundle; dry run unless --execute."""
+    from {{ cookiecutter.package_name }} import commands
+
+    with refusals():
+        commands.rollback(env, to=to, execute=execute, timeout_minutes=timeout_minutes)
+
+
+@task(
+    help={
         "env": "Environment whose ledger to read",
         "json": "Print the records as JSON (for scripts) instead of a table",
         "limit": "Show only the newest N records (default: all)",
@@ -136,5 +154,5 @@ def local_aws(c: Context, env: str = "local", stop: bool = False, status: bool =
         commands.local_aws(env, "stop" if stop else "status" if status else "start")
 
 
-ns = Collection(lint, test, synth, train, package, deploy, history, local_aws)
+ns = Collection(lint, test, synth, train, package, deploy, rollback, history, local_aws)
 ns.configure({"run": {"echo": True, "pty": False}})

@@ -348,9 +348,7 @@ def test_missing_artifact_without_upload_is_refused(
     aws: str, local_settings: Settings, repo: Path
 ) -> None:
     message = refused(aws, lambda: run(local_settings, repo, execute=True, upload_artifacts=False))
-    assert message.endswith(
-        "is not there and --no-upload-artifacts was given; deploy with --upload-artifacts"
-    )
+    assert message.endswith("is not there; deploy from source with --upload-artifacts to upload it")
     # Refused after packaging and synth: the half-built deploy folder is gone too.
     assert list((repo / "build" / "deploys" / "local").iterdir()) == []
 

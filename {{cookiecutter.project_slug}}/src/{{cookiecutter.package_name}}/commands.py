@@ -74,9 +74,32 @@ def deploy(
     started = time.monotonic()
     outcome = run_deploy(load(), request, root=project_root(), environ=os.environ, out=console)
     console.print(f"{outcome.result} ({outcome.deploy_id}) in {time.monotonic() - started:.1f} s")
+    _step_summary(outcome.bundle)
+
+
+def rollback(environment: str, *, to: str, execute: bool, timeout_minutes: int) -> None:
+    """Plan (and with execute, apply) a rollback of one environment to an earlier deploy."""
+    from .release.rollback import RollbackRequest
+    from .release.rollback import rollback as run_rollback
+
+    request = RollbackRequest(
+        environment=environment,
+        to=to or None,
+        execute=execute,
+        timeout_seconds=timeout_minutes * 60.0,
+    )
+    started = time.monotonic()
+    outcome = run_rollback(load(), request, root=project_root(), environ=os.environ, out=console)
+    console.print(
+        f"rollback {outcome.result} ({outcome.deploy_id}) in {time.monotonic() - started:.1f} s"
+    )
+    _step_summary(outcome.bundle)
+
+
+def _step_summary(bundle: Path) -> None:
     summary = os.environ.get("GITHUB_STEP_SUMMARY")
     if summary:  # CI shows the plan on the run's page
-        markdown = (outcome.bundle / "plan.md").read_text(encoding="utf-8")
+        markdown = (bundle / "plan.md").read_text(encoding="utf-8")
         with Path(summary).open("a", encoding="utf-8") as handle:
             handle.write(markdown)
 

@@ -13,7 +13,7 @@ import os
 import shutil
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -72,6 +72,19 @@ class DeployRequest:
 
 
 @dataclass(frozen=True)
+class Source:
+    """What a deploy applies: templates in deploy order and the model artifact they name."""
+
+    templates: tuple[tuple[str, Path], ...]  # (stack name, template file)
+    model_sha256: str
+    model: PackagedModel | None  # None: the artifact must already be in the bucket
+    commit: str
+    ref: str | None
+    kind: str = "deploy"
+    rollback: Mapping[str, str] = field(default_factory=dict)  # "from" and "to" deploy ids
+
+
+@dataclass(frozen=True)
 class DeployOutcome:
     result: Result
     deploy_id: str
@@ -93,27 +106,38 @@ def actor(root: Path) -> str:
 @dataclass(frozen=True)
 class _Preflight:
     environment: Environment
-    git: GitState
+    git: GitState | None  # None for a rollback, which deploys no working tree
     aws: Aws
     principal: str
     actor: str
 
 
 def preflight(
-    settings: Settings, request: DeployRequest, root: Path, environ: Mapping[str, str]
+    settings: Settings,
+    request: DeployRequest,
+    root: Path,
+    environ: Mapping[str, str],
+    *,
+    from_source: bool = True,
 ) -> _Preflight:
-    """Every guardrail, cheapest first; reads only. Raises Refusal (or ConfigError/AwsError)."""
+    """Every guardrail, cheapest first; reads only. Raises Refusal (or ConfigError/AwsError).
+
+    from_source=False (a rollback redeploys an archived bundle) skips the rules about the
+    working tree: its cleanliness, its ref and the promotion order of its commit.
+    """
     environment = settings.environment(request.environment)
     if request.execute:
         guardrails.check_confirmation(settings.project, environment, environ)
-    state = read_state(root)
-    guardrails.check_clean(state)
-    guardrails.check_ref(environment, state)
+    state = None
+    if from_source:
+        state = read_state(root)
+        guardrails.check_clean(state)
+        guardrails.check_ref(environment, state)
     aws = connect(environment)
     account, principal = caller_identity(aws)
     guardrails.check_account(environment, account, principal)
     source = environment.policy.promotion_from
-    if source is not None:
+    if state is not None and source is not None:
         source_env = settings.environment(source)
         guardrails.check_promotion(
             environment, state.commit, ledger_of(settings, source_env).records()
@@ -139,25 +163,75 @@ def deploy(
     out: Console,
     package: Callable[[Path], PackagedModel] | None = None,
 ) -> DeployOutcome:
-    started = time.monotonic()
-    started_at = utc_now()
+    """Deploy the working tree's commit: package its model, synth its templates, apply."""
+    started = (time.monotonic(), utc_now())
     checked = preflight(settings, request, root, environ)
-    environment, state = checked.environment, checked.git
+    assert checked.git is not None
+    state = checked.git
     out.print(
-        f"preflight passed: {environment.name} ({checked.aws.where}), commit "
+        f"preflight passed: {checked.environment.name} ({checked.aws.where}), commit "
         f"{state.commit[:7]} on {state.ref}, as {checked.principal}"
     )
     deploy_id = new_deploy_id(state.commit)
-    folder = root / "build" / "deploys" / environment.name / deploy_id
+
+    def build(folder: Path) -> Source:
+        nonlocal package
+        with out.status("packaging the model…"):
+            if package is None:  # imported here: history and preflight need no scikit-learn
+                from ..model.package import package_model
+
+                package = package_model
+            packaged = package(folder / "model")
+        out.print(f"model {packaged.sha256} ({packaged.path.stat().st_size} bytes)")
+        with out.status("synthesizing…"):
+            from ..infra.app import synthesize_into
+
+            stacks = synthesize_into(
+                folder / "cdk.out", settings, [checked.environment], packaged.sha256
+            )
+        return Source(
+            templates=tuple((stack.stack_name, stack.template_path) for stack in stacks),
+            model_sha256=packaged.sha256,
+            model=packaged,
+            commit=state.commit,
+            ref=state.ref,
+        )
+
+    return apply_source(
+        settings,
+        request,
+        checked=checked,
+        deploy_id=deploy_id,
+        build=build,
+        started=started,
+        out=out,
+        root=root,
+    )
+
+
+def apply_source(
+    settings: Settings,
+    request: DeployRequest,
+    *,
+    checked: _Preflight,
+    deploy_id: str,
+    build: Callable[[Path], Source],
+    started: tuple[float, str],
+    root: Path,
+    out: Console,
+) -> DeployOutcome:
+    """Build the source into build/deploys/<env>/<deploy-id>/, plan it, stop or apply it."""
+    folder = root / "build" / "deploys" / checked.environment.name / deploy_id
     try:
+        source = build(folder)
         return _plan_and_apply(
             settings,
             request,
             checked=checked,
             deploy_id=deploy_id,
             folder=folder,
-            package=package,
-            started=(started, started_at),
+            source=source,
+            started=started,
             out=out,
         )
     except BaseException:
@@ -174,44 +248,28 @@ def _plan_and_apply(
     checked: _Preflight,
     deploy_id: str,
     folder: Path,
-    package: Callable[[Path], PackagedModel] | None,
+    source: Source,
     started: tuple[float, str],
     out: Console,
 ) -> DeployOutcome:
-    """Package, synth, plan; then stop (dry run, no changes) or execute, verify, record."""
-    environment, state = checked.environment, checked.git
-    with out.status("packaging the model…"):
-        if package is None:  # imported here: history and preflight need no scikit-learn
-            from ..model.package import package_model
-
-            package = package_model
-        packaged = package(folder / "model")
-    out.print(f"model {packaged.sha256} ({packaged.path.stat().st_size} bytes)")
-    with out.status("synthesizing…"):
-        from ..infra.app import synthesize_into
-
-        stacks = synthesize_into(folder / "cdk.out", settings, [environment], packaged.sha256)
+    """Plan the source; then stop (dry run, no changes) or execute, verify, record."""
+    environment = checked.environment
     cloudformation = checked.aws.client("cloudformation")
-    if request.execute and not request.upload_artifacts:
-        _require_artifact(ledger_of(settings, environment, checked.aws), packaged.sha256)
+    if source.model is None or (request.execute and not request.upload_artifacts):
+        _require_artifact(ledger_of(settings, environment, checked.aws), source.model_sha256)
 
     planned: list[StackPlan] = []
     executed = False
     try:
         with out.status("creating change sets…"):
-            for stack in stacks:
+            for stack_name, template in source.templates:
                 planned.append(
-                    create_change_set(
-                        cloudformation,
-                        stack.stack_name,
-                        stack.template_path,
-                        f"deploy-{deploy_id}",
-                    )
+                    create_change_set(cloudformation, stack_name, template, f"deploy-{deploy_id}")
                 )
         plan = Plan(
             environment=environment.name,
             deploy_id=deploy_id,
-            model_sha256=packaged.sha256,
+            model_sha256=source.model_sha256,
             stacks=tuple(planned),
         )
         cost = estimate(environment).describe()
@@ -219,9 +277,9 @@ def _plan_and_apply(
             folder / "bundle",
             plan=plan,
             markdown=render_markdown(plan, cost),
-            templates=[(stack.stack_name, stack.template_path) for stack in stacks],
-            commit=state.commit,
-            ref=state.ref,
+            templates=source.templates,
+            commit=source.commit,
+            ref=source.ref,
             project=settings.project.name,
         )
         show_plan(out, plan, cost)
@@ -238,7 +296,7 @@ def _plan_and_apply(
             plan,
             request=request,
             checked=checked,
-            packaged=packaged,
+            source=source,
             bundle=folder / "bundle",
             templates=manifest.templates,
             started=started,
@@ -277,8 +335,8 @@ def _require_artifact(ledger: Ledger, sha256: str) -> None:
         ledger.s3.head_object(Bucket=ledger.bucket, Key=model_key(sha256))
     except ClientError:
         raise Refusal(
-            f"s3://{ledger.bucket}/{model_key(sha256)} is not there and "
-            "--no-upload-artifacts was given; deploy with --upload-artifacts"
+            f"the model artifact s3://{ledger.bucket}/{model_key(sha256)} is not there; "
+            "deploy from source with --upload-artifacts to upload it"
         ) from None
 
 
@@ -305,7 +363,7 @@ def _execute(
     *,
     request: DeployRequest,
     checked: _Preflight,
-    packaged: PackagedModel,
+    source: Source,
     bundle: Path,
     templates: Mapping[str, str],
     started: tuple[float, str],
@@ -339,18 +397,23 @@ def _execute(
                     delete_change_sets(cloudformation, [stack])
             else:
                 delete_change_sets(cloudformation, [stack])
-            if failure is None and stack.stack_name == artifacts_stack and request.upload_artifacts:
-                upload_model(aws.client("s3"), ledger.bucket, packaged, out)
+            if (
+                failure is None
+                and stack.stack_name == artifacts_stack
+                and source.model is not None
+                and request.upload_artifacts
+            ):
+                upload_model(aws.client("s3"), ledger.bucket, source.model, out)
         if failure is None:
-            serving = next(s for s in plan.stacks if s.stack_name == serving_stack)
+            serving_template = dict(source.templates)[serving_stack]
             with out.status("verifying the endpoint…"):
                 checked_endpoint = verify_endpoint(
                     cloudformation,
                     aws.client("sagemaker"),
                     aws.client("sagemaker-runtime"),
                     stack_name=serving_stack,
-                    template_path=Path(serving.template_path),
-                    model_sha256=packaged.sha256,
+                    template_path=serving_template,
+                    model_sha256=source.model_sha256,
                     timeout_seconds=request.timeout_seconds,
                 )
             if isinstance(checked_endpoint, Failure):
@@ -359,7 +422,7 @@ def _execute(
                 verified = checked_endpoint
                 out.print(
                     f"verified: {verified.endpoint} InService on {verified.endpoint_config}, "
-                    f"model {packaged.sha256[:12]}…; smoke: {verified.smoke}"
+                    f"model {source.model_sha256[:12]}…; smoke: {verified.smoke}"
                 )
     except (ClientError, BotoCoreError) as error:
         failure = Failure(stack="", resource="", reason=one_line(error))
@@ -367,24 +430,25 @@ def _execute(
         delete_change_sets(cloudformation, remaining)
     record = DeployRecord(
         deploy_id=plan.deploy_id,
-        kind="deploy",
+        kind=source.kind,
         environment=environment.name,
         project=settings.project.name,
-        commit=checked.git.commit,
-        ref=checked.git.ref,
+        commit=source.commit,
+        ref=source.ref,
         actor=checked.actor,
         principal=checked.principal,
         started_at=started[1],
         finished_at=utc_now(),
         duration_seconds=round(time.monotonic() - started[0], 1),
         outcome=Outcome.FAILED if failure else Outcome.SUCCEEDED,
-        model_sha256=packaged.sha256,
+        model_sha256=source.model_sha256,
         templates=dict(templates),
         change_sets=done,
         endpoint=(
             {"name": verified.endpoint, "config": verified.endpoint_config} if verified else {}
         ),
         failure=failure,
+        rollback=dict(source.rollback),
     )
     where = _record(ledger, record, bundle, out)
     if failure is not None:
@@ -392,7 +456,10 @@ def _execute(
         raise DeployError(
             f"deploy {plan.deploy_id} failed at {at or 'AWS'}: {failure.reason} (recorded {where})"
         )
-    out.print(f"deployed {environment.name} in {record.duration_seconds:.1f} s; recorded {where}")
+    done_what = "rolled back" if source.kind == "rollback" else "deployed"
+    out.print(
+        f"{done_what} {environment.name} in {record.duration_seconds:.1f} s; recorded {where}"
+    )
     return record
 
 

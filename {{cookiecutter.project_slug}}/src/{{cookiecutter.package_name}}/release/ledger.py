@@ -20,7 +20,7 @@ from botocore.exceptions import ClientError
 
 from ..bucket_layout import LEDGER_PREFIX, artifact_bucket_name
 from ..config import Environment, Settings
-from ..errors import AwsError
+from ..errors import AwsError, Refusal
 from .aws import Aws, connect, error_code, one_line
 
 SCHEMA = 1
@@ -59,6 +59,7 @@ class DeployRecord:
     change_sets: Mapping[str, str]  # stack name -> change set ARN executed
     endpoint: Mapping[str, str] = field(default_factory=dict)  # name, config
     failure: Failure | None = None
+    rollback: Mapping[str, str] = field(default_factory=dict)  # kind rollback: from, to
     schema: int = SCHEMA
 
     def to_json(self) -> str:
@@ -129,6 +130,26 @@ class Ledger:
             ContentType="application/json",
         )
         return f"s3://{self.bucket}/{prefix}"
+
+    def download_bundle(self, deploy_id: str, dest: Path) -> Path:
+        """Fetch an archived bundle into dest; an empty or missing bundle is a Refusal."""
+        prefix = f"{record_prefix(self.environment, deploy_id)}{BUNDLE}"
+        paginator = self.s3.get_paginator("list_objects_v2")
+        keys = [
+            item["Key"]
+            for page in paginator.paginate(Bucket=self.bucket, Prefix=prefix)
+            for item in page.get("Contents", [])
+        ]
+        if not any(key.endswith("/manifest.json") for key in keys):
+            raise Refusal(
+                f"the bundle of {deploy_id} is missing from {self.url(deploy_id)}{BUNDLE}; "
+                "restore it from the bucket's object versions or choose another target"
+            )
+        for key in keys:
+            target = dest / key[len(prefix) :]
+            target.parent.mkdir(parents=True, exist_ok=True)
+            self.s3.download_file(self.bucket, key, str(target))
+        return dest
 
     def records(self) -> list[DeployRecord]:
         """Every record of the environment, newest first; none when the bucket is missing."""
