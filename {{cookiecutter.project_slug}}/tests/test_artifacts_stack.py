@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -105,3 +106,39 @@ def test_no_exports_lock_the_bucket(template_json: dict[str, Any]) -> None:
         assert "Outputs" not in template or not any(
             "Export" in output for output in template["Outputs"].values()
         ), artifact
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_promoted_environments_may_read_only_this_ledger(
+    template_json: dict[str, Any], settings: Settings, env: str
+) -> None:
+    readers = sorted(
+        {
+            other.account
+            for other in settings.environments.values()
+            if other.policy.promotion_from == env
+            and other.account != settings.environment(env).account
+        }
+    )
+    statements = [
+        statement
+        for policy in resources_of_type(
+            template_json[f"{env}-artifacts"], "AWS::S3::BucketPolicy"
+        ).values()
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]
+        if statement.get("Sid", "").startswith("Promotion")
+    ]
+    if not readers:
+        assert statements == []
+        return
+    assert {s["Sid"]: s["Action"] for s in statements} == {
+        "PromotionReadsLedger": "s3:GetObject",
+        "PromotionListsLedger": "s3:ListBucket",
+    }
+    for statement in statements:
+        shown = json.dumps(statement)
+        assert all(f":iam::{account}:root" in shown for account in readers)
+    (listing,) = [s for s in statements if s["Action"] == "s3:ListBucket"]
+    assert listing["Condition"] == {"StringLike": {"s3:prefix": [f"releases/{env}/*"]}}
+    (reading,) = [s for s in statements if s["Action"] == "s3:GetObject"]
+    assert f"/releases/{env}/*" in json.dumps(reading["Resource"])

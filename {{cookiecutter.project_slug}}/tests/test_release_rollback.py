@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import subprocess
+from dataclasses import replace
 from functools import partial
 from pathlib import Path
 
@@ -32,6 +33,7 @@ from .test_release_deploy import (
     run,
     snapshot,
 )
+from .test_release_rules import record
 
 
 def roll(
@@ -187,27 +189,16 @@ def test_rollback_of_a_protected_environment_needs_the_confirmation(
 
 
 def test_choosing_the_target_is_pure() -> None:
-    def record(deploy_id: str, outcome: Outcome = Outcome.SUCCEEDED) -> DeployRecord:
-        return DeployRecord(
-            deploy_id=deploy_id,
-            kind="deploy",
-            environment="prod",
-            project="app",
-            commit=deploy_id * 40,
-            ref="refs/heads/main",
-            actor="a",
-            principal="p",
-            started_at="",
-            finished_at="",
-            duration_seconds=0.0,
-            outcome=outcome,
-            model_sha256=deploy_id * 64,
-            templates={},
-            change_sets={},
+    newest, failed, oldest = (
+        replace(record(letter * 40, outcome), deploy_id=letter)
+        for letter, outcome in (
+            ("c", Outcome.SUCCEEDED),
+            ("b", Outcome.FAILED),
+            ("a", Outcome.SUCCEEDED),
         )
-
-    records = [record("c"), record("b", Outcome.FAILED), record("a")]
+    )
+    records = [newest, failed, oldest]
     live, target = choose_target(records, None)
-    assert (live.deploy_id, target.deploy_id) == ("c", "a")  # the failed one is skipped
-    assert choose_target(records, "v0.1.0", tag_commit="a" * 40)[1].deploy_id == "a"
-    assert choose_target(records, "a")[1].deploy_id == "a"
+    assert (live, target) == (newest, oldest)  # the failed one is skipped
+    assert choose_target(records, "v0.1.0", tag_commit="a" * 40)[1] == oldest
+    assert choose_target(records, "a")[1] == oldest

@@ -89,6 +89,14 @@ def add_environment(
         f"{environment.name}-{ARTIFACTS}",
         project=project,
         environment=environment,
+        ledger_readers=sorted(
+            {
+                other.account
+                for other in settings.environments.values()
+                if other.policy.promotion_from == environment.name
+                and other.account != environment.account
+            }
+        ),
         **stack_kwargs(ARTIFACTS, "model artifacts, data capture and the deploy ledger"),
     )
     serving = ServingStack(

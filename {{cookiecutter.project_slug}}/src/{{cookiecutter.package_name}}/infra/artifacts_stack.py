@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from aws_cdk import Stack
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from ..bucket_layout import artifact_bucket_name
+from ..bucket_layout import LEDGER_PREFIX, artifact_bucket_name
 from ..config import Environment, Project
 from .artifacts_bucket import ArtifactsBucket
 
@@ -17,6 +19,9 @@ class ArtifactsStack(Stack):
     """The artifacts bucket of one environment (models, data capture, deploy ledger).
 
     Attributes: ``artifacts`` (the construct) and ``bucket``.
+
+    ledger_readers are the accounts of environments promoted from this one: their deploys
+    must read this environment's ledger (releases/<env>/) to check the promotion order.
     """
 
     def __init__(
@@ -26,6 +31,7 @@ class ArtifactsStack(Stack):
         *,
         project: Project,
         environment: Environment,
+        ledger_readers: Sequence[str] = (),
         **kwargs: Any,
     ) -> None:
         super().__init__(scope, id, **kwargs)
@@ -36,6 +42,30 @@ class ArtifactsStack(Stack):
             retention=environment.artifacts,
         )
         self.bucket = self.artifacts.bucket
+        if ledger_readers:
+            self._share_ledger(environment, ledger_readers)
+
+    def _share_ledger(self, environment: Environment, accounts: Sequence[str]) -> None:
+        """Read-only: list and get under this environment's ledger prefix, nothing else."""
+        ledger = f"{LEDGER_PREFIX}{environment.name}/"
+        principals: list[iam.IPrincipal] = [iam.AccountPrincipal(a) for a in accounts]
+        self.bucket.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="PromotionReadsLedger",
+                principals=principals,
+                actions=["s3:GetObject"],
+                resources=[self.bucket.arn_for_objects(f"{ledger}*")],
+            )
+        )
+        self.bucket.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="PromotionListsLedger",
+                principals=principals,
+                actions=["s3:ListBucket"],
+                resources=[self.bucket.bucket_arn],
+                conditions={"StringLike": {"s3:prefix": [f"{ledger}*"]}},
+            )
+        )
 
 
 def import_artifacts_bucket(stack: Stack, project: Project, environment: Environment) -> s3.IBucket:

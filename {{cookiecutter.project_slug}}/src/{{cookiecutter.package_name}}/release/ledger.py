@@ -152,14 +152,23 @@ class Ledger:
         return dest
 
     def records(self) -> list[DeployRecord]:
-        """Every record of the environment, newest first; none when the bucket is missing."""
-        if not self.exists():
-            return []
+        """Every record of the environment, newest first; none when the bucket is missing.
+
+        Only List and Get under releases/<env>/ are used (no HeadBucket), which is all the
+        bucket policy grants a promoted environment's account.
+        """
         prefix = f"{LEDGER_PREFIX}{self.environment}/"
         ids: list[str] = []
         paginator = self.s3.get_paginator("list_objects_v2")
-        for page in paginator.paginate(Bucket=self.bucket, Prefix=prefix, Delimiter="/"):
-            ids += [p["Prefix"][len(prefix) :].rstrip("/") for p in page.get("CommonPrefixes", [])]
+        try:
+            for page in paginator.paginate(Bucket=self.bucket, Prefix=prefix, Delimiter="/"):
+                ids += [
+                    p["Prefix"][len(prefix) :].rstrip("/") for p in page.get("CommonPrefixes", [])
+                ]
+        except ClientError as error:
+            if error_code(error) == "NoSuchBucket":
+                return []
+            raise AwsError(f"cannot list {self.url()}: {one_line(error)}") from None
         records = []
         for deploy_id in sorted(ids, reverse=True):
             key = f"{record_prefix(self.environment, deploy_id)}{RECORD}"
