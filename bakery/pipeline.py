@@ -55,6 +55,7 @@ def confirm_variable(project: Path) -> str:
 def run_governed_deploy(project: Path) -> float:
     """Commit, start local AWS, dry run, execute, history; always stop local AWS. Seconds."""
     started = time.monotonic()
+    project = project.resolve()  # the project's own tools are run from inside it
     _run("commit the bake", ["git", *DEMO_AUTHOR, "add", "-A"], project)
     _run("commit the bake", ["git", *DEMO_AUTHOR, "commit", "-q", "-m", "Baked"], project)
     _run("prepare the deploy environment", [*NOX, "-s", "deploy", "--install-only"], project)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from os.path import relpath
 from pathlib import Path
 
 from bakery.bake import TEMPLATE_ROOT
@@ -14,7 +15,8 @@ from bakery.bake import TEMPLATE_ROOT
 
 def test_demo_bakes_and_runs_the_baked_pipeline(tmp_path: Path) -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "bakery", "demo", "--output-dir", str(tmp_path)],
+        # Relative, as the README's `python3 run.py demo` passes build/demo.
+        [sys.executable, "-m", "bakery", "demo", "--output-dir", relpath(tmp_path, TEMPLATE_ROOT)],
         cwd=TEMPLATE_ROOT,
         capture_output=True,
         text=True,
