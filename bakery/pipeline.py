@@ -30,7 +30,8 @@ def _run(
     step: str, command: Sequence[str], project: Path, env: Mapping[str, str] | None = None
 ) -> None:
     """Run one step with its output streaming through; a failure names the step."""
-    print(f"[demo] {step}: {' '.join(command[-6:])}", flush=True)
+    shown = " ".join([Path(command[0]).name, *command[1:]])  # no long interpreter paths
+    print(f"[demo] {step}: {shown}", flush=True)
     result = subprocess.run(
         list(command), cwd=project, check=False, env={**os.environ, **(env or {})}
     )
