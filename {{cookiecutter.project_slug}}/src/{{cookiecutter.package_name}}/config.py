@@ -394,14 +394,18 @@ def parse(document: Mapping[str, Any], path: Path) -> Settings:
     return Settings(path=path, project=project, environments=environments)
 
 
-def load(path: Path = CONFIG_PATH) -> Settings:
-    """Read and validate the environments file."""
+def read_toml(path: Path) -> dict[str, Any]:
+    """A config file's document; a missing file or bad TOML is a one-line ConfigError."""
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ConfigError(f"{path}: not found; run from the project root") from None
     try:
-        document = tomllib.loads(text)
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
         raise ConfigError(f"{path.name}: not valid TOML: {error}") from None
-    return parse(document, path)
+
+
+def load(path: Path = CONFIG_PATH) -> Settings:
+    """Read and validate the environments file."""
+    return parse(read_toml(path), path)

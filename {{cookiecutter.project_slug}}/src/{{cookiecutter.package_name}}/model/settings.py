@@ -8,14 +8,12 @@ the file is the single record of how the served model was trained.
 from __future__ import annotations
 
 import math
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..config import CONFIG_PATH, _Table
-from ..errors import ConfigError
+from ..config import CONFIG_PATH, _Table, read_toml
 
 MODEL_CONFIG_PATH = CONFIG_PATH.with_name("model.toml")
 
@@ -65,12 +63,4 @@ def parse(document: Mapping[str, Any], path: Path) -> TrainingSettings:
 
 def load(path: Path = MODEL_CONFIG_PATH) -> TrainingSettings:
     """Read and validate the model's training settings."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: not found; run from the project root") from None
-    try:
-        document = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as error:
-        raise ConfigError(f"{path.name}: not valid TOML: {error}") from None
-    return parse(document, path)
+    return parse(read_toml(path), path)

@@ -104,9 +104,13 @@ class Ledger:
         self.bucket = bucket
         self.environment = environment
 
+    @property
+    def prefix(self) -> str:
+        """releases/<env>/: every record and bundle of the environment lies under it."""
+        return f"{LEDGER_PREFIX}{self.environment}/"
+
     def url(self, deploy_id: str = "") -> str:
-        suffix = record_prefix(self.environment, deploy_id) if deploy_id else ""
-        return f"s3://{self.bucket}/{suffix or LEDGER_PREFIX + self.environment + '/'}"
+        return f"s3://{self.bucket}/{self.prefix}{deploy_id + '/' if deploy_id else ''}"
 
     def exists(self) -> bool:
         try:
@@ -157,7 +161,7 @@ class Ledger:
         Only List and Get under releases/<env>/ are used (no HeadBucket), which is all the
         bucket policy grants a promoted environment's account.
         """
-        prefix = f"{LEDGER_PREFIX}{self.environment}/"
+        prefix = self.prefix
         ids: list[str] = []
         paginator = self.s3.get_paginator("list_objects_v2")
         try:

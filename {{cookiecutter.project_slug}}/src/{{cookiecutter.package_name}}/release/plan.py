@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -202,11 +202,3 @@ def render_markdown(plan: Plan, cost: str) -> str:
         lines.append("")
     lines += [f"Estimated cost: {cost}", ""]
     return "\n".join(lines)
-
-
-def summary_counts(stacks: Sequence[StackPlan]) -> dict[str, int]:
-    counts: dict[str, int] = {}
-    for stack in stacks:
-        for change in stack.changes:
-            counts[change.action] = counts.get(change.action, 0) + 1
-    return counts
