@@ -65,6 +65,19 @@ def test_governance_policy_per_environment(settings: Settings) -> None:
     assert "refs/heads/main" in prod.policy.allowed_refs
 
 
+def test_release_and_github_settings(settings: Settings) -> None:
+    assert settings.release.environment == "prod"
+    assert settings.release.branch == "main"
+    assert settings.github.required_checks == ("lint", "tests", "synth")
+    assert settings.github.api_url == "https://api.github.com"
+    envs = ("prod", "staging", "dev")
+    prod, staging, dev = (settings.environment(name).approvals for name in envs)
+    assert prod is not None and staging is not None and dev is not None
+    assert set(staging.reviewers) < set(prod.reviewers), "prod adds a reviewer"
+    assert dev.reviewers == ()
+    assert settings.environment("local").approvals is None
+
+
 def test_local_points_at_the_embedded_aws(settings: Settings) -> None:
     local = settings.environment("local")
     assert local.endpoint_url is not None and local.endpoint_url.startswith("http://127.0.0.1:")
@@ -104,6 +117,18 @@ BAD_VALUES = [
     ("environments.local.endpoint_url", "ftp://x", ["endpoint_url"]),
     ("project.name", "Threat Detector", ["project.name", "threat-detector"]),
     ("project.deploy_confirm_variable", "confirm", ["deploy_confirm_variable"]),
+    ("release.environment", "qa", ["release.environment", "'qa'", "local, dev"]),
+    ("release.model_registry", DELETE, ["release.model_registry", "missing"]),
+    ("github.repository", "acme", ["github.repository", "acme/threat-detector"]),
+    ("github.api_url", "api.github.com", ["github.api_url", "https://api.github.com"]),
+    ("github.required_checks", ["tests", ""], ["required_checks", "''"]),
+    ("governance.required_approving_reviews", 7, ["required_approving_reviews", "0..6"]),
+    ("environments.prod.approvals.reviewers", ["a b"], ["approvals.reviewers", "'a b'"]),
+    (
+        "environments.prod.approvals.reviewers",
+        [f"acme/team-{n}" for n in range(7)],
+        ["approvals.reviewers", "at most 6"],
+    ),
 ]
 
 

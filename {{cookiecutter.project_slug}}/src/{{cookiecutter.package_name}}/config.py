@@ -28,8 +28,14 @@ _INSTANCE_TYPE = re.compile(r"^ml\.[a-z0-9]+\.[a-z0-9]+$")
 _ENV_VAR = re.compile(r"^[A-Z][A-Z0-9_]*$")
 _REPOSITORY = re.compile(r"^[A-Za-z0-9-]+/[A-Za-z0-9._-]+$")
 _URL = re.compile(r"^https?://[A-Za-z0-9.-]+(:\d+)?/?$")
+# An API root: https://api.github.com, or https://HOST/api/v3 for GitHub Enterprise Server.
+_API_URL = re.compile(r"^https?://[A-Za-z0-9.-]+(:\d+)?(/[A-Za-z0-9._/-]*)?$")
 _GIT_REF = re.compile(r"^refs/(heads|tags)/\S+$")
 _CRON = re.compile(r"^cron\(.+\)$")
+_CHECK = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 ._/()-]*$")
+# A GitHub user login, or an organisation's team as "org/team-slug".
+_REVIEWER = re.compile(r"^[A-Za-z0-9-]+(/[A-Za-z0-9._-]+)?$")
+_BRANCH = re.compile(r"^[A-Za-z0-9._/-]+$")
 
 
 class RolloutStrategy(StrEnum):
@@ -105,6 +111,15 @@ class Policy:
 
 
 @dataclass(frozen=True)
+class Approvals:
+    """The GitHub environment that gates deploys to this environment in CI."""
+
+    reviewers: tuple[str, ...]
+    wait_timer_minutes: int
+    prevent_self_review: bool
+
+
+@dataclass(frozen=True)
 class Environment:
     name: str
     account: str
@@ -117,19 +132,49 @@ class Environment:
     artifacts: ArtifactRetention
     monitoring: Monitoring | None
     policy: Policy
+    approvals: Approvals | None
 
 
 @dataclass(frozen=True)
 class Project:
     name: str
     deploy_confirm_variable: str
-    github_repository: str
+
+
+@dataclass(frozen=True)
+class Release:
+    """What `invoke tag` certifies and where the model registry is used."""
+
+    environment: str
+    branch: str
+    model_registry: bool
+
+
+@dataclass(frozen=True)
+class GitHubSettings:
+    repository: str
+    api_url: str
+    required_checks: tuple[str, ...]
+    timeout_seconds: int
+
+
+@dataclass(frozen=True)
+class Governance:
+    """Branch protection for the release branch, applied by `invoke governance`."""
+
+    required_approving_reviews: int
+    dismiss_stale_reviews: bool
+    require_code_owner_reviews: bool
+    enforce_admins: bool
 
 
 @dataclass(frozen=True)
 class Settings:
     path: Path
     project: Project
+    release: Release
+    github: GitHubSettings
+    governance: Governance
     environments: Mapping[str, Environment]
 
     def environment(self, name: str) -> Environment:
@@ -197,9 +242,11 @@ class _Table:
         value: bool = self._get(key, bool, "true or false")
         return value
 
-    def strings(self, key: str, pattern: re.Pattern[str], example: str) -> tuple[str, ...]:
+    def strings(
+        self, key: str, pattern: re.Pattern[str], example: str, *, allow_empty: bool = False
+    ) -> tuple[str, ...]:
         values: list[Any] = self._get(key, list, "a list of strings")
-        if not values:
+        if not values and not allow_empty:
             raise self.fail(key, f"must not be empty (e.g. [{example!r}])")
         for value in values:
             if not isinstance(value, str) or not pattern.match(value):
@@ -337,6 +384,17 @@ def _environment(name: str, table: _Table) -> Environment:
         ),
     )
     t.done()
+    approvals: Approvals | None = None
+    if table.has("approvals"):
+        t = table.table("approvals")
+        approvals = Approvals(
+            reviewers=t.strings("reviewers", _REVIEWER, "acme/release-managers", allow_empty=True),
+            wait_timer_minutes=t.integer("wait_timer_minutes", 0, 43_200),
+            prevent_self_review=t.boolean("prevent_self_review"),
+        )
+        if len(approvals.reviewers) > 6:
+            raise t.fail("reviewers", "GitHub allows at most 6 required reviewers")
+        t.done()
     table.done()
     return Environment(
         name=name,
@@ -350,6 +408,7 @@ def _environment(name: str, table: _Table) -> Environment:
         artifacts=artifacts,
         monitoring=monitoring,
         policy=policy,
+        approvals=approvals,
     )
 
 
@@ -377,9 +436,31 @@ def parse(document: Mapping[str, Any], path: Path) -> Settings:
         deploy_confirm_variable=p.string(
             "deploy_confirm_variable", _ENV_VAR, "THREAT_DETECTOR_DEPLOY_CONFIRM"
         ),
-        github_repository=p.string("github_repository", _REPOSITORY, "acme/threat-detector"),
     )
     p.done()
+    t = root.table("release")
+    release = Release(
+        environment=t.string("environment", _ENV_NAME, "prod"),
+        branch=t.string("branch", _BRANCH, "main"),
+        model_registry=t.boolean("model_registry"),
+    )
+    t.done()
+    t = root.table("github")
+    github = GitHubSettings(
+        repository=t.string("repository", _REPOSITORY, "acme/threat-detector"),
+        api_url=t.string("api_url", _API_URL, "https://api.github.com"),
+        required_checks=t.strings("required_checks", _CHECK, "tests", allow_empty=True),
+        timeout_seconds=t.integer("timeout_seconds", 1, 300),
+    )
+    t.done()
+    t = root.table("governance")
+    governance = Governance(
+        required_approving_reviews=t.integer("required_approving_reviews", 0, 6),
+        dismiss_stale_reviews=t.boolean("dismiss_stale_reviews"),
+        require_code_owner_reviews=t.boolean("require_code_owner_reviews"),
+        enforce_admins=t.boolean("enforce_admins"),
+    )
+    t.done()
     envs_table = root.table("environments")
     environments: dict[str, Environment] = {}
     for name in envs_table.names():
@@ -391,7 +472,20 @@ def parse(document: Mapping[str, Any], path: Path) -> Settings:
     if not environments:
         raise ConfigError(f"{path.name}: defines no [environments.<name>] table")
     _check_promotions(environments, path)
-    return Settings(path=path, project=project, environments=environments)
+    if release.environment not in environments:
+        known = ", ".join(environments)
+        raise ConfigError(
+            f"{path.name}: release.environment: {release.environment!r} is not an environment "
+            f"in this file ({known})"
+        )
+    return Settings(
+        path=path,
+        project=project,
+        release=release,
+        github=github,
+        governance=governance,
+        environments=environments,
+    )
 
 
 def read_toml(path: Path) -> dict[str, Any]:
