@@ -52,7 +52,14 @@ def deploy(session: nox.Session) -> None:
 
 
 @nox.session(python=PYTHON, default=False)
+def tag(session: nox.Session) -> None:
+    """Release tag (invoke tag): `-- [--bump patch|minor|major] [--execute]`; what CI runs."""
+    install(session)
+    session.run("invoke", "tag", *session.posargs)
+
+
+@nox.session(python=PYTHON, default=False)
 def rollback(session: nox.Session) -> None:
-    """Rollback (invoke rollback): `-- --env E [--to ID|vX.Y.Z] [--execute]`; what CI runs."""
+    """Rollback (invoke rollback): `-- --env E [--to ID|TAG|--to-model-package N] [--execute]`."""
     install(session)
     session.run("invoke", "rollback", *session.posargs)

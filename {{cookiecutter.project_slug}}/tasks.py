@@ -108,18 +108,66 @@ def deploy(
     help={
         "env": "Environment to roll back",
         "to": "A deploy id or a vX.Y.Z tag to return to (default: the deploy before the live one)",
+        "to-model-package": "Model-only rollback: serve version N of the model package group "
+        "<project>-<env> with the live deploy's templates (needs release.model_registry)",
         "execute": "Apply the rollback; without it this is a dry run that changes nothing",
         "timeout-minutes": "How long to wait for each stack and the endpoint (default: 60)",
     }
 )
 def rollback(
-    c: Context, env: str, to: str = "", execute: bool = False, timeout_minutes: int = 60
+    c: Context,
+    env: str,
+    *,
+    to: str = "",
+    to_model_package: int = 0,
+    execute: bool = False,
+    timeout_minutes: int = 60,
 ) -> None:
-    """Redeploy an earlier successful deploy's archived bundle; dry run unless --execute."""
+    """Redeploy an earlier deploy's bundle, or only an earlier model; dry run unless --execute."""
     from {{ cookiecutter.package_name }} import commands
 
     with refusals():
-        commands.rollback(env, to=to, execute=execute, timeout_minutes=timeout_minutes)
+        commands.rollback(
+            env,
+            to=to,
+            to_model_package=to_model_package,
+            execute=execute,
+            timeout_minutes=timeout_minutes,
+        )
+
+
+@task(
+    help={
+        "bump": "patch, minor or major (default: from the commits since the last tag: "
+        "feat -> minor, breaking -> major, anything else -> patch)",
+        "execute": "Create the annotated tag and push it to origin (and a GitHub release "
+        "when GITHUB_TOKEN is set); without it this is a dry run",
+    }
+)
+def tag(c: Context, bump: str = "", execute: bool = False) -> None:
+    """Tag HEAD vX.Y.Z once it deployed successfully to the release environment."""
+    from {{ cookiecutter.package_name }} import commands
+
+    with refusals():
+        commands.tag(bump=bump, execute=execute)
+
+
+@task(
+    help={
+        "execute": "Apply the differences to GitHub (branch protection of release.branch, "
+        "one environment per [approvals] table); without it this only shows them and exits 1 "
+        "while GitHub differs from config, so CI can use it as a drift check. Needs "
+        "GITHUB_TOKEN with admin rights on the repository",
+    }
+)
+def governance(c: Context, execute: bool = False) -> None:
+    """Compare GitHub's branch protection and environments with config; --execute applies."""
+    from {{ cookiecutter.package_name }} import commands
+
+    with refusals():
+        status = commands.governance(execute=execute)
+    if status:
+        raise Exit(code=status)
 
 
 @task(
@@ -154,5 +202,7 @@ def local_aws(c: Context, env: str = "local", stop: bool = False, status: bool =
         commands.local_aws(env, "stop" if stop else "status" if status else "start")
 
 
-ns = Collection(lint, test, synth, train, package, deploy, rollback, history, local_aws)
+ns = Collection(
+    lint, test, synth, train, package, deploy, tag, rollback, history, governance, local_aws
+)
 ns.configure({"run": {"echo": True, "pty": False}})

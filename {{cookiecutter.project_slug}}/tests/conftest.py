@@ -19,6 +19,8 @@ import pytest
 from {{ cookiecutter.package_name }}.config import CONFIG_PATH, Settings, load, parse
 from {{ cookiecutter.package_name }}.infra.app import SynthesizedStack, synthesize_into
 
+from .github_standin import GitHubStandIn
+
 # A model digest that is not the placeholder, so tests see it flow into the templates.
 MODEL_SHA256 = "ab" * 32
 ENVIRONMENTS = list(load().environments)
@@ -136,3 +138,33 @@ def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     ):
         subprocess.run(command, cwd=root, check=True)
     return root
+
+
+# --- GitHub on loopback: a REST stand-in per test ---------------------------------------------
+
+
+@pytest.fixture
+def github_api(monkeypatch: pytest.MonkeyPatch) -> Iterator[GitHubStandIn]:
+    """A GitHub REST stand-in with an empty repository; give code `github_api.environ()`.
+
+    It has no rate limits, so the clients it serves skip GitHub's pacing of writes.
+    """
+    from {{ cookiecutter.package_name }}.release import github
+
+    monkeypatch.setattr(github, "SECONDS_BETWEEN_WRITES", None)
+    with GitHubStandIn() as standin:
+        yield standin
+
+
+@pytest.fixture
+def origin(repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A bare repository as `origin`, with main pushed; git knows who tags."""
+    for variable in ("GIT_AUTHOR_NAME", "GIT_COMMITTER_NAME"):
+        monkeypatch.setenv(variable, "Release Bot")
+    for variable in ("GIT_AUTHOR_EMAIL", "GIT_COMMITTER_EMAIL"):
+        monkeypatch.setenv(variable, "release@example.com")
+    bare = tmp_path / "origin.git"
+    subprocess.run(["git", "init", "-q", "--bare", "-b", "main", str(bare)], check=True)
+    for command in (["remote", "add", "origin", str(bare)], ["push", "-q", "-u", "origin", "main"]):
+        subprocess.run(["git", *command], cwd=repo, check=True, capture_output=True)
+    return bare

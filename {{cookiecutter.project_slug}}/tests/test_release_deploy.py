@@ -176,6 +176,27 @@ def test_redeploy_of_the_same_commit_says_no_changes(
     assert snapshot(aws) == before  # no change set left behind, no new record
 
 
+def test_a_new_commit_without_deployed_changes_is_verified_and_recorded(
+    aws: str, local_settings: Settings, repo: Path
+) -> None:
+    first, _ = run(local_settings, repo, execute=True)
+    commit(repo, "docs.md", "only docs changed\n")
+    planned, output = run(local_settings, repo)  # a dry run records nothing
+    assert planned.result is Result.NO_CHANGES and planned.record is None
+    outcome, output = run(local_settings, repo, execute=True)
+    assert outcome.result is Result.NO_CHANGES
+    assert "verified there and recorded s3://" in output
+    assert outcome.record is not None and first.record is not None
+    assert outcome.record.change_sets == {}
+    assert outcome.record.endpoint == first.record.endpoint
+    newest, _ = ledger_of(local_settings, local_settings.environment("local")).records()
+    assert newest == outcome.record and newest.outcome is Outcome.SUCCEEDED
+    # Once recorded, running it again is a plain "no changes" with nothing written.
+    before = snapshot(aws)
+    again, _ = run(local_settings, repo, execute=True)
+    assert again.record is None and snapshot(aws) == before
+
+
 def retrained(out: Path) -> PackagedModel:
     """What a committed change to config/model.toml produces: another model."""
     return package_model(out, replace(load_training(), regularization=0.05))

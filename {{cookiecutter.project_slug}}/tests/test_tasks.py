@@ -60,6 +60,13 @@ def test_deploy_refuses_unknown_environment_in_one_line() -> None:
     assert str(raised.value.message).startswith("error: unknown environment 'qa'")
 
 
+def test_tag_refuses_an_unknown_bump_in_one_line() -> None:
+    with pytest.raises(Exit) as raised:
+        tasks.tag(MockContext(), bump="huge")
+    assert raised.value.code == 1
+    assert raised.value.message == "error: --bump 'huge': use patch, minor or major"
+
+
 def test_local_aws_takes_one_action() -> None:
     with pytest.raises(Exit, match="give --stop or --status, not both"):
         tasks.local_aws(MockContext(), stop=True, status=True)

@@ -9,10 +9,11 @@ from __future__ import annotations
 import json
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from rich import box
+from rich.console import Console
 from rich.table import Table
 
 from .config import CONFIG_PATH, Settings, load
@@ -77,8 +78,15 @@ def deploy(
     _step_summary(outcome.bundle)
 
 
-def rollback(environment: str, *, to: str, execute: bool, timeout_minutes: int) -> None:
-    """Plan (and with execute, apply) a rollback of one environment to an earlier deploy."""
+def rollback(
+    environment: str,
+    *,
+    to: str,
+    execute: bool,
+    timeout_minutes: int,
+    to_model_package: int = 0,
+) -> None:
+    """Plan (and with execute, apply) a rollback to an earlier deploy or model package."""
     from .release.rollback import RollbackRequest
     from .release.rollback import rollback as run_rollback
 
@@ -87,6 +95,7 @@ def rollback(environment: str, *, to: str, execute: bool, timeout_minutes: int) 
         to=to or None,
         execute=execute,
         timeout_seconds=timeout_minutes * 60.0,
+        to_model_package=to_model_package or None,
     )
     started = time.monotonic()
     outcome = run_rollback(load(), request, root=project_root(), environ=os.environ, out=console)
@@ -94,6 +103,72 @@ def rollback(environment: str, *, to: str, execute: bool, timeout_minutes: int) 
         f"rollback {outcome.result} ({outcome.deploy_id}) in {time.monotonic() - started:.1f} s"
     )
     _step_summary(outcome.bundle)
+
+
+def tag(*, bump: str, execute: bool) -> None:
+    """Plan (and with execute, create and push) the next release tag for HEAD."""
+    from .errors import ConfigError
+    from .release.tag import TagRequest
+    from .release.tag import tag as run_tag
+    from .release.versioning import Bump
+
+    try:
+        chosen = Bump(bump) if bump else None
+    except ValueError:
+        raise ConfigError(f"--bump {bump!r}: use patch, minor or major") from None
+    run_tag(
+        load(),
+        TagRequest(bump=chosen, execute=execute),
+        root=project_root(),
+        environ=os.environ,
+        out=console,
+    )
+
+
+def governance(
+    *,
+    execute: bool,
+    settings: Settings | None = None,
+    environ: Mapping[str, str] | None = None,
+    out: Console | None = None,
+) -> int:
+    """Compare GitHub's branch protection and environments with config; apply with execute.
+
+    Returns the exit status: 0 when GitHub matches config (at the end), 1 while it differs.
+    """
+    from .errors import GitHubError, Refusal
+    from .release import governance as rules
+    from .release.github import connect
+
+    settings = settings or load()
+    out = out or console
+    github = connect(settings, os.environ if environ is None else environ)
+    if github is None:
+        raise Refusal(
+            "governance reads and sets GitHub's branch protection and environments, but "
+            "GITHUB_TOKEN is not set; set it to a token with admin rights on the repository"
+        )
+    wanted = rules.desired(settings)
+    differences = rules.diff(rules.current(github, wanted), wanted)
+    names = ", ".join(wanted.environments) or "none"
+    where = f"{github.repository} (branch {wanted.branch}; environments {names})"
+    if not differences:
+        out.print(f"GitHub matches config: {where}")
+        return 0
+    out.print(rules.difference_table(differences, f"GitHub differs from config: {where}"))
+    if not execute:
+        out.print(f"dry run: {len(differences)} setting(s) differ; --execute applies them")
+        return 1
+    rules.apply(github, wanted)
+    remaining = rules.diff(rules.current(github, wanted), wanted)
+    if remaining:
+        shown = ", ".join(difference.setting for difference in remaining[:3])
+        raise GitHubError(
+            f"applied, but GitHub still differs in {len(remaining)} setting(s) ({shown}); "
+            "check the repository's plan supports them, or whether something else changes them"
+        )
+    out.print(f"applied {len(differences)} setting(s); GitHub now matches config")
+    return 0
 
 
 def _step_summary(bundle: Path) -> None:
@@ -109,6 +184,7 @@ def history(
 ) -> None:
     """The environment's deploy records from the ledger, newest first."""
     from .release.ledger import ledger_of
+    from .release.registry import version_of
 
     settings = settings or load()
     env = settings.environment(environment)
@@ -121,7 +197,18 @@ def history(
         console.print(f"no deploy records in {ledger.url()}")
         return
     table = Table(title=f"Deploys of {env.name} ({ledger.url()})", title_justify="left")
-    for column in ("deploy id", "kind", "outcome", "commit", "ref", "model", "actor", "seconds"):
+    columns = (
+        "deploy id",
+        "kind",
+        "outcome",
+        "commit",
+        "ref",
+        "model",
+        "package",
+        "actor",
+        "seconds",
+    )
+    for column in columns:
         table.add_column(column, no_wrap=column in {"deploy id", "outcome", "commit"})
     for record in records:
         outcome = record.outcome.value
@@ -132,6 +219,7 @@ def history(
             record.commit[:7],
             record.ref or "-",
             record.model_sha256[:12],
+            str(version_of(record.model_package) or "-"),
             record.actor,
             f"{record.duration_seconds:.1f}",
         )

@@ -33,3 +33,7 @@ class AwsError(ProjectError):
 
 class LocalAwsError(ProjectError):
     """The embedded local AWS could not be started, stopped or found."""
+
+
+class GitHubError(ProjectError):
+    """GitHub could not be reached or answered with an error (the token is never shown)."""

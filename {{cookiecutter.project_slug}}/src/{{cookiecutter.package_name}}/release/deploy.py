@@ -3,7 +3,8 @@
 `invoke deploy` and `nox -s deploy` (CI) both call deploy(). Preflight runs every
 guardrail before anything is written to AWS. A dry run (the default) creates the change
 sets only to read the plan, then deletes them. An execute records its outcome in the
-ledger, success or failure, and a failure exits non-zero.
+ledger, success or failure, and a failure exits non-zero. A verified deploy's model is
+registered in the model registry first when release.model_registry is on (registry.py).
 """
 
 from __future__ import annotations
@@ -33,6 +34,9 @@ from .bundle import write_bundle
 from .cost import estimate
 from .execute import execute_change_set
 from .git import GitState, git, read_state
+from .github import GitHub, check_commit_ci
+from .github import connect as connect_github
+from .github_deployment import Deployment, run_url
 from .ledger import (
     DeployRecord,
     Failure,
@@ -51,6 +55,7 @@ from .plan import (
     render_markdown,
     stack_status,
 )
+from .registry import register_after_verify
 from .verify import Verified, verify_endpoint
 
 if TYPE_CHECKING:
@@ -110,6 +115,8 @@ class _Preflight:
     aws: Aws
     principal: str
     actor: str
+    github: GitHub | None  # None without GITHUB_TOKEN: no CI check (unless required), no
+    log_url: str  # deployment; log_url is the CI run's page, "" on a laptop
 
 
 def preflight(
@@ -123,7 +130,8 @@ def preflight(
     """Every guardrail, cheapest first; reads only. Raises Refusal (or ConfigError/AwsError).
 
     from_source=False (a rollback redeploys an archived bundle) skips the rules about the
-    working tree: its cleanliness, its ref and the promotion order of its commit.
+    working tree: its cleanliness, its ref, its CI status and the promotion order of its
+    commit.
     """
     environment = settings.environment(request.environment)
     if request.execute:
@@ -133,6 +141,9 @@ def preflight(
         state = read_state(root)
         guardrails.check_clean(state)
         guardrails.check_ref(environment, state)
+    github = connect_github(settings, environ)
+    if state is not None:
+        check_commit_ci(settings, environment, github, state.commit)
     aws = connect(environment)
     account, principal = caller_identity(aws)
     guardrails.check_account(environment, account, principal)
@@ -150,7 +161,13 @@ def preflight(
             statuses[name] = (status, pending_change_sets(cloudformation, name))
     guardrails.check_not_busy(statuses)
     return _Preflight(
-        environment=environment, git=state, aws=aws, principal=principal, actor=actor(root)
+        environment=environment,
+        git=state,
+        aws=aws,
+        principal=principal,
+        actor=actor(root),
+        github=github,
+        log_url=run_url(environ),
     )
 
 
@@ -284,12 +301,33 @@ def _plan_and_apply(
         )
         show_plan(out, plan, cost)
         out.print(f"bundle: {folder / 'bundle'}")
-        if not plan.has_changes:
+        # A new commit that changes nothing deployed (docs, tests) still gets a record once
+        # executed, after the endpoint is verified: promotion and tagging ask "did this
+        # commit run there?", and it does.
+        record_unchanged = (
+            request.execute
+            and source.kind == "deploy"
+            and not _has_run(settings, checked, source.commit)
+        )
+        if not plan.has_changes and not record_unchanged:
             out.print(f"no changes: {environment.name} already runs these templates and model")
             return DeployOutcome(Result.NO_CHANGES, deploy_id, folder / "bundle", plan)
         if not request.execute:
             out.print("dry run: nothing changed (add --execute to apply this plan)")
             return DeployOutcome(Result.DRY_RUN, deploy_id, folder / "bundle", plan)
+        deployment = None
+        if checked.github is not None:  # before any change: a refusal here changes nothing
+            deployment = Deployment.start(
+                checked.github,
+                environment=environment.name,
+                production=environment.name == settings.release.environment,
+                kind=source.kind,
+                commit=source.commit,
+                deploy_id=deploy_id,
+                ledger_url=ledger_of(settings, environment, checked.aws).url(deploy_id),
+                log_url=checked.log_url,
+            )
+            out.print(f"GitHub deployment {deployment.deployment_id}: in_progress")
         executed = True
         record = _execute(
             settings,
@@ -301,11 +339,19 @@ def _plan_and_apply(
             templates=manifest.templates,
             started=started,
             out=out,
+            deployment=deployment,
         )
     finally:
         if not executed:
             delete_change_sets(cloudformation, planned)
-    return DeployOutcome(Result.SUCCEEDED, deploy_id, folder / "bundle", plan, record)
+    result = Result.SUCCEEDED if plan.has_changes else Result.NO_CHANGES
+    return DeployOutcome(result, deploy_id, folder / "bundle", plan, record)
+
+
+def _has_run(settings: Settings, checked: _Preflight, commit: str) -> bool:
+    """Whether the environment's ledger has a successful deploy of this commit."""
+    records = ledger_of(settings, checked.environment, checked.aws).records()
+    return any(r.commit == commit and r.outcome is Outcome.SUCCEEDED for r in records)
 
 
 def show_plan(out: Console, plan: Plan, cost: str) -> None:
@@ -368,66 +414,41 @@ def _execute(
     templates: Mapping[str, str],
     started: tuple[float, str],
     out: Console,
+    deployment: Deployment | None,
 ) -> DeployRecord:
     environment, aws = checked.environment, checked.aws
     cloudformation = aws.client("cloudformation")
     ledger = ledger_of(settings, environment, aws)
-    artifacts_stack = stack_name(settings.project, environment, ARTIFACTS)
-    serving_stack = stack_name(settings.project, environment, SERVING)
     done: dict[str, str] = {}
     failure: Failure | None = None
     verified: Verified | None = None
     remaining = list(plan.stacks)
     try:
-        while remaining and failure is None:
-            stack = remaining.pop(0)
-            if stack.has_changes:
-                out.print(f"executing {stack.stack_name} ({len(stack.changes)} change(s))")
-                failure = execute_change_set(
-                    cloudformation,
-                    stack,
-                    timeout_seconds=request.timeout_seconds,
-                    report=lambda line: out.print(f"  {line}"),
-                )
-                if failure is None and stack.change_set_id:
-                    done[stack.stack_name] = stack.change_set_id
-                elif failure is not None:
-                    # Real CloudFormation marks it EXECUTE_FAILED; moto leaves it AVAILABLE,
-                    # where it would read as another deploy's pending plan.
-                    delete_change_sets(cloudformation, [stack])
-            else:
-                delete_change_sets(cloudformation, [stack])
-            if (
-                failure is None
-                and stack.stack_name == artifacts_stack
-                and source.model is not None
-                and request.upload_artifacts
-            ):
-                upload_model(aws.client("s3"), ledger.bucket, source.model, out)
+        failure = _apply_stacks(
+            settings, remaining, done, request=request, checked=checked, source=source, out=out
+        )
         if failure is None:
-            serving_template = dict(source.templates)[serving_stack]
-            with out.status("verifying the endpoint…"):
-                checked_endpoint = verify_endpoint(
-                    cloudformation,
-                    aws.client("sagemaker"),
-                    aws.client("sagemaker-runtime"),
-                    stack_name=serving_stack,
-                    template_path=serving_template,
-                    model_sha256=source.model_sha256,
-                    timeout_seconds=request.timeout_seconds,
-                )
+            checked_endpoint = _verify(settings, checked, source, request, out)
             if isinstance(checked_endpoint, Failure):
                 failure = checked_endpoint
             else:
                 verified = checked_endpoint
-                out.print(
-                    f"verified: {verified.endpoint} InService on {verified.endpoint_config}, "
-                    f"model {source.model_sha256[:12]}…; smoke: {verified.smoke}"
-                )
     except (ClientError, BotoCoreError) as error:
         failure = Failure(stack="", resource="", reason=one_line(error))
     finally:
         delete_change_sets(cloudformation, remaining)
+    # Never raises: a registry failure is a warning and must not cost the record.
+    model_package = register_after_verify(
+        settings,
+        environment,
+        aws.client("sagemaker"),
+        verified,
+        bucket=ledger.bucket,
+        model_sha256=source.model_sha256,
+        deploy_id=plan.deploy_id,
+        commit=source.commit,
+        out=out,
+    )
     record = DeployRecord(
         deploy_id=plan.deploy_id,
         kind=source.kind,
@@ -449,18 +470,95 @@ def _execute(
         ),
         failure=failure,
         rollback=dict(source.rollback),
+        model_package=model_package,
     )
     where = _record(ledger, record, bundle, out)
+    if deployment is not None:
+        deployment.finish(record, out)
     if failure is not None:
         at = " ".join(dict.fromkeys(part for part in (failure.stack, failure.resource) if part))
         raise DeployError(
             f"deploy {plan.deploy_id} failed at {at or 'AWS'}: {failure.reason} (recorded {where})"
         )
+    if not plan.has_changes:
+        out.print(
+            f"no changes: {environment.name} already runs these templates and model; "
+            f"{source.commit[:7]} verified there and recorded {where}"
+        )
+        return record
     done_what = "rolled back" if source.kind == "rollback" else "deployed"
     out.print(
         f"{done_what} {environment.name} in {record.duration_seconds:.1f} s; recorded {where}"
     )
     return record
+
+
+def _apply_stacks(
+    settings: Settings,
+    remaining: list[StackPlan],
+    done: dict[str, str],
+    *,
+    request: DeployRequest,
+    checked: _Preflight,
+    source: Source,
+    out: Console,
+) -> Failure | None:
+    """Execute the change sets in order (popping `remaining`, filling `done`); the model is
+    uploaded right after the artifacts stack. Stops at the first failure."""
+    cloudformation = checked.aws.client("cloudformation")
+    artifacts_stack = stack_name(settings.project, checked.environment, ARTIFACTS)
+    while remaining:
+        stack = remaining.pop(0)
+        if stack.has_changes:
+            out.print(f"executing {stack.stack_name} ({len(stack.changes)} change(s))")
+            failure = execute_change_set(
+                cloudformation,
+                stack,
+                timeout_seconds=request.timeout_seconds,
+                report=lambda line: out.print(f"  {line}"),
+            )
+            if failure is not None:
+                # Real CloudFormation marks it EXECUTE_FAILED; moto leaves it AVAILABLE,
+                # where it would read as another deploy's pending plan.
+                delete_change_sets(cloudformation, [stack])
+                return failure
+            if stack.change_set_id:
+                done[stack.stack_name] = stack.change_set_id
+        else:
+            delete_change_sets(cloudformation, [stack])
+        if stack.stack_name == artifacts_stack and source.model and request.upload_artifacts:
+            bucket = ledger_of(settings, checked.environment, checked.aws).bucket
+            upload_model(checked.aws.client("s3"), bucket, source.model, out)
+    return None
+
+
+def _verify(
+    settings: Settings,
+    checked: _Preflight,
+    source: Source,
+    request: DeployRequest,
+    out: Console,
+) -> Verified | Failure:
+    """The endpoint serves what this deploy's serving template says (verify.py)."""
+    serving_stack = stack_name(settings.project, checked.environment, SERVING)
+    aws = checked.aws
+    with out.status("verifying the endpoint…"):
+        checked_endpoint = verify_endpoint(
+            aws.client("cloudformation"),
+            aws.client("sagemaker"),
+            aws.client("sagemaker-runtime"),
+            stack_name=serving_stack,
+            template_path=dict(source.templates)[serving_stack],
+            model_sha256=source.model_sha256,
+            timeout_seconds=request.timeout_seconds,
+        )
+    if isinstance(checked_endpoint, Verified):
+        out.print(
+            f"verified: {checked_endpoint.endpoint} InService on "
+            f"{checked_endpoint.endpoint_config}, model {source.model_sha256[:12]}…; "
+            f"smoke: {checked_endpoint.smoke}"
+        )
+    return checked_endpoint
 
 
 def _record(ledger: Ledger, record: DeployRecord, bundle: Path, out: Console) -> str:

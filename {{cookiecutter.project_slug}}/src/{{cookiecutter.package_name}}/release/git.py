@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import Refusal
+from .versioning import Commit
 
 
 @dataclass(frozen=True)
@@ -29,6 +30,25 @@ def git(root: Path, *args: str) -> str:
         detail = (result.stderr.strip().splitlines() or ["failed"])[-1]
         raise Refusal(f"git {' '.join(args)}: {detail}")
     return result.stdout.strip()
+
+
+def succeeds(root: Path, *args: str) -> bool:
+    """Whether git exits 0: for yes/no questions such as `merge-base --is-ancestor`."""
+    result = subprocess.run(["git", *args], cwd=root, capture_output=True, check=False)
+    return result.returncode == 0
+
+
+def commits_between(root: Path, since: str | None, until: str) -> list[Commit]:
+    """The commits after `since` (a tag; None: from the first) up to `until`, newest first."""
+    span = until if since is None else f"{since}..{until}"
+    # -z ends each commit with NUL; inside one, line 1 is the sha, line 2 the subject.
+    text = git(root, "log", "-z", "--format=%H%n%s%n%b", span)
+    commits = []
+    for entry in text.split("\0"):
+        if entry.strip():
+            sha, subject, *body = entry.strip("\n").split("\n")
+            commits.append(Commit(sha=sha, subject=subject, body="\n".join(body).strip()))
+    return commits
 
 
 def current_ref(root: Path) -> str | None:

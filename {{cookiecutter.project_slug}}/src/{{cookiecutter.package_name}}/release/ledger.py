@@ -2,7 +2,8 @@
 
 It lives in the environment's versioned artifact bucket, so history, promotion checks and
 rollback read the same truth from a laptop or from CI. Records are JSON with a schema
-number; a record that cannot be read is reported, never silently skipped.
+number; a field added within a schema has a default, so older records still load. A record
+that cannot be read is reported, never silently skipped.
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ class Failure:
 @dataclass(frozen=True)
 class DeployRecord:
     deploy_id: str
-    kind: str  # "deploy" (a rollback is its own kind once it exists)
+    kind: str  # "deploy" or "rollback"
     environment: str
     project: str
     commit: str
@@ -59,7 +60,10 @@ class DeployRecord:
     change_sets: Mapping[str, str]  # stack name -> change set ARN executed
     endpoint: Mapping[str, str] = field(default_factory=dict)  # name, config
     failure: Failure | None = None
-    rollback: Mapping[str, str] = field(default_factory=dict)  # kind rollback: from, to
+    rollback: Mapping[str, str] = field(default_factory=dict)  # from, and to or model_package
+    # The model registry version (ARN) naming the model served after this deploy; "" when
+    # the registry is off, the deploy failed, registering failed, or the record predates it.
+    model_package: str = ""
     schema: int = SCHEMA
 
     def to_json(self) -> str:
