@@ -50,7 +50,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"[demo] pipeline passed in {seconds:.0f} s; templates are in {project / 'cdk.out'}")
         seconds = run_governed_deploy(project)
         print(
-            f"[demo] governed deploy to the local AWS passed in {seconds:.0f} s; "
+            f"[demo] release process on the local AWS passed in {seconds:.0f} s: deployed, "
+            "tagged v0.1.0, deployed a new model, tagged v0.2.0, rolled back to v0.1.0; "
             f"bundles are in {project / 'build' / 'deploys' / 'local'}"
         )
         return 0

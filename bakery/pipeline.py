@@ -1,14 +1,17 @@
 """Run a baked project's own pipeline the way its team and CI do.
 
-`nox` first (lint -> tests -> synth), then the governed deploy against the project's
-embedded local AWS: commit the bake on main, start the moto server, deploy a dry run, deploy
-with --execute (the protected `local` environment, confirmed), list the ledger, and stop
-the server by its pid whatever happened.
+`nox` first (lint -> tests -> synth), then the release process against the project's
+embedded local AWS, with a bare repository as `origin`: deploy a dry run, deploy with
+--execute (the protected `local` environment, confirmed), tag v0.1.0, change the model,
+deploy and tag v0.2.0, roll back to v0.1.0, list the ledger, and stop the local AWS by its
+pid whatever happened. The demo certifies releases on `local` (a committed config change),
+since it has no prod account.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -53,22 +56,66 @@ def confirm_variable(project: Path) -> str:
     return str(config["project"]["deploy_confirm_variable"])
 
 
+def _certify_on_local(project: Path) -> None:
+    """The demo's only config change: releases are certified by deploys to `local`."""
+    path = project / "config/environments.toml"
+    text = path.read_text(encoding="utf-8")
+    release = '[release]\nenvironment = "prod"\n'
+    if release not in text:
+        raise PipelineError(f'{path} has no [release] environment = "prod" to change')
+    path.write_text(text.replace(release, '[release]\nenvironment = "local"\n'), "utf-8")
+
+
+def _change_model(project: Path) -> None:
+    """A new model, the way a team makes one: a committed change to config/model.toml."""
+    path = project / "config/model.toml"
+    text = path.read_text(encoding="utf-8")
+    if "regularization = 1.0\n" not in text:
+        raise PipelineError(f"{path} has no `regularization = 1.0` to change")
+    path.write_text(text.replace("regularization = 1.0\n", "regularization = 0.5\n"), "utf-8")
+
+
+def _commit_and_push(project: Path, message: str) -> None:
+    _run("commit", ["git", *DEMO_AUTHOR, "commit", "-q", "-am", message], project)
+    _run("push", ["git", "push", "-q", "origin", "main"], project)
+
+
+def _make_origin(project: Path) -> None:
+    """A bare repository next to the project as its `origin`, with main pushed."""
+    origin = project.parent / f"{project.name}-origin.git"
+    shutil.rmtree(origin, ignore_errors=True)
+    _run("create origin", ["git", "init", "-q", "--bare", "-b", "main", str(origin)], project)
+    _run("add origin", ["git", "remote", "add", "origin", str(origin)], project)
+    _run("push main", ["git", "push", "-q", "-u", "origin", "main"], project)
+
+
 def run_governed_deploy(project: Path) -> float:
-    """Commit, start local AWS, dry run, execute, history; always stop local AWS. Seconds."""
+    """The release process against local AWS (see the module doc); seconds it took."""
     started = time.monotonic()
     project = project.resolve()  # the project's own tools are run from inside it
+    confirmed = {confirm_variable(project): CONFIRMATION}
     _run("commit the bake", ["git", *DEMO_AUTHOR, "add", "-A"], project)
     _run("commit the bake", ["git", *DEMO_AUTHOR, "commit", "-q", "-m", "Baked"], project)
+    _make_origin(project)
+    _certify_on_local(project)
+    _commit_and_push(project, "chore: certify releases on the local AWS (demo)")
     _run("prepare the deploy environment", [*NOX, "-s", "deploy", "--install-only"], project)
     invoke = str(project / ".nox" / "deploy" / "bin" / "invoke")
+    deploy = [*NOX, "-s", "deploy", "--", "--env", "local"]
     _run("start the local AWS", [invoke, "local-aws"], project)
     try:
-        _run("deploy dry run", [*NOX, "-s", "deploy", "--", "--env", "local"], project)
+        _run("deploy dry run", deploy, project)
+        _run("deploy --execute", [*deploy, "--execute"], project, confirmed)
+        _run("tag the release", [invoke, "tag", "--execute"], project)
+        _change_model(project)
+        _commit_and_push(project, "feat(model): stronger regularization")
+        _run("deploy the new model", [*deploy, "--execute"], project, confirmed)
+        _run("tag the release", [invoke, "tag", "--execute"], project)
         _run(
-            "deploy --execute",
-            [*NOX, "-s", "deploy", "--", "--env", "local", "--execute"],
+            "roll back to v0.1.0",
+            [invoke, "rollback", "--env", "local", "--execute"],
             project,
-            {confirm_variable(project): CONFIRMATION},
+            confirmed,
         )
         _run("history", [invoke, "history", "--env", "local"], project)
     finally:

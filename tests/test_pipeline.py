@@ -1,6 +1,7 @@
 """The README's first command, end to end: bake a project, run its pipeline with nox
-(lint -> tests -> synth) exactly as the baked project's CI would, then deploy it to its
-embedded local AWS (dry run, confirmed execute, history) with the local AWS stopped after."""
+(lint -> tests -> synth) exactly as the baked project's CI would, then its release process
+on the embedded local AWS (deploy, tag, new model, deploy, tag, rollback, history) with a
+bare origin, and the local AWS stopped after."""
 
 from __future__ import annotations
 
@@ -36,8 +37,19 @@ def test_demo_bakes_and_runs_the_baked_pipeline(tmp_path: Path) -> None:
     assert "[demo] pipeline passed" in output
     assert "dry run: nothing changed" in output
     assert "verified: " in output and " InService on " in output
-    assert "Deploys of local" in output and "succeeded" in output
+    assert "pushed v0.1.0 to origin" in output and "pushed v0.2.0 to origin" in output
+    assert "(feature " in output  # v0.2.0 came from the feat(model) commit
+    assert "rolled back local" in output
+    assert "Deploys of local" in output
+    history = output[output.index("Deploys of local") :]
+    assert history.count("succeeded") == 3  # deploy v0.1.0, deploy v0.2.0, rollback
+    assert "rollback" in history
     assert "stopped local AWS (pid " in output
-    assert "[demo] governed deploy to the local AWS passed" in output
+    assert "[demo] release process on the local AWS passed" in output
+    origin = tmp_path / "threat-detector-origin.git"
+    tags = subprocess.run(
+        ["git", "tag", "--list"], cwd=origin, capture_output=True, text=True, check=True
+    ).stdout.split()
+    assert tags == ["v0.1.0", "v0.2.0"]
     pid_file = tmp_path / "threat-detector/build/local-aws/moto.pid"
     assert not pid_file.exists()
