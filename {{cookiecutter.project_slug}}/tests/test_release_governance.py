@@ -13,7 +13,7 @@ from rich.console import Console
 
 import tasks
 from {{ cookiecutter.package_name }}.commands import governance
-from {{ cookiecutter.package_name }}.config import Approvals, Settings
+from {{ cookiecutter.package_name }}.config import Approvals, Settings, load
 from {{ cookiecutter.package_name }}.errors import ConfigError, GitHubError, Refusal
 from {{ cookiecutter.package_name }}.release import github
 from {{ cookiecutter.package_name }}.release.governance import (
@@ -29,6 +29,10 @@ from {{ cookiecutter.package_name }}.release.governance import (
 from .github_standin import GitHubStandIn
 
 ENVIRONMENTS_WITH_APPROVALS = ("dev", "staging", "prod")
+# The reviewer teams the shipped config names (they follow the baked owner and slug).
+_OWNER = load().github.repository.split("/")[0]
+MAINTAINERS = f"{_OWNER}/{load().project.name}-maintainers"
+RELEASE_MANAGERS = f"{_OWNER}/{load().project.name}-release-managers"
 
 
 def know_reviewers(api: GitHubStandIn, settings: Settings) -> GitHubStandIn:
@@ -88,12 +92,9 @@ def test_desired_state_comes_from_config(settings: Settings) -> None:
     assert prod.allowed_refs == (Ref("branch", "main"), Ref("tag", "v*"))
     assert prod.ref_policy == CUSTOM_REFS
     assert prod.wait_timer_minutes == 10 and prod.prevent_self_review
-    assert prod.reviewers == (
-        "acme/threat-detector-maintainers",
-        "acme/threat-detector-release-managers",
-    )
+    assert prod.reviewers == (MAINTAINERS, RELEASE_MANAGERS)
     assert dev.allowed_refs == (Ref("branch", "*"), Ref("tag", "v*"))
-    assert dev.reviewers == () and not dev.prevent_self_review
+    assert dev.reviewers == (MAINTAINERS,) and dev.prevent_self_review
 
 
 def test_diff_names_only_what_differs(settings: Settings) -> None:
@@ -132,7 +133,7 @@ def test_an_empty_repository_differs_in_everything_and_a_dry_run_changes_nothing
     assert table["branch main: allow force pushes"] == ("not protected", "false")
     assert table["environment prod: reviewers"] == (
         "no environment",
-        "acme/threat-detector-maintainers, acme/threat-detector-release-managers",
+        f"{MAINTAINERS}, {RELEASE_MANAGERS}",
     )
     assert table["environment prod: wait timer minutes"] == ("no environment", "10")
     assert table["environment dev: allowed refs"] == ("no environment", "branch *, tag v*")
@@ -197,10 +198,7 @@ def test_drift_is_shown_and_execute_repairs_it(settings: Settings, api: GitHubSt
     assert status == 1
     assert rows(output) == {
         "branch main: allow force pushes": ("true", "false"),
-        "environment prod: reviewers": (
-            "acme/threat-detector-maintainers",
-            "acme/threat-detector-maintainers, acme/threat-detector-release-managers",
-        ),
+        "environment prod: reviewers": (MAINTAINERS, f"{MAINTAINERS}, {RELEASE_MANAGERS}"),
         "environment prod: allowed refs": ("branch *, branch main, tag v*", "branch main, tag v*"),
     }
     assert "dry run: 3 setting(s) differ" in output

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 from dataclasses import replace
 from functools import cache
 from pathlib import Path
@@ -148,10 +149,12 @@ def test_a_changed_model_adds_version_2_and_history_shows_it(
     from {{ cookiecutter.package_name }} import commands
 
     commands.history("local", as_json=False, limit=0, settings=local_settings)
-    rows = [line for line in capsys.readouterr().out.splitlines() if "│ deploy" in line]
-    assert len(rows) == 2
-    assert rows[0].split("│")[7].strip() == "2"  # the package column, newest first
-    assert rows[1].split("│")[7].strip() == "1"
+    # Cells split on rich's box line, or its ASCII stand-in where the output is not UTF-8.
+    rows = [re.split("[│|]", line) for line in capsys.readouterr().out.splitlines()]
+    deploys = [cells for cells in rows if len(cells) > 7 and cells[2].strip() == "deploy"]
+    assert len(deploys) == 2
+    assert deploys[0][7].strip() == "2"  # the package column, newest first
+    assert deploys[1][7].strip() == "1"
 
 
 def test_with_the_registry_off_nothing_is_registered(

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from {{ cookiecutter.package_name }}.release.versioning import Bump, Commit, latest, next_version, parse_tag
+from {{ cookiecutter.package_name }}.release.versioning import (
+    Bump,
+    Commit,
+    latest,
+    next_version,
+    parse_tag,
+)
 
 
 def commits(*subjects: str, body: str = "") -> list[Commit]:

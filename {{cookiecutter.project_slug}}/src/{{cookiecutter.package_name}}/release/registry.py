@@ -262,7 +262,8 @@ def register_after_verify(
         out.print(
             f"[bold yellow]warning: {environment.name} serves the verified model and the deploy "
             f"is recorded, but registering it in model package group {group} failed "
-            f"({escape(type(error).__name__ + ': ' + one_line(error))})"
+            f"({escape(type(error).__name__ + ': ' + one_line(error))})",
+            soft_wrap=True,  # one line, however long the group name
         )
         return ""
     said = "registered" if created else "already the newest version:"
