@@ -73,8 +73,9 @@ def test_release_and_github_settings(settings: Settings) -> None:
     envs = ("prod", "staging", "dev")
     prod, staging, dev = (settings.environment(name).approvals for name in envs)
     assert prod is not None and staging is not None and dev is not None
-    assert set(staging.reviewers) < set(prod.reviewers), "prod adds a reviewer"
-    assert dev.reviewers == ()
+    assert set(staging.reviewers) < set(prod.reviewers), "prod adds a stakeholder sign-off"
+    assert dev.reviewers == staging.reviewers, "dev and staging: a peer reviewer"
+    assert dev.prevent_self_review and staging.prevent_self_review
     assert settings.environment("local").approvals is None
 
 
