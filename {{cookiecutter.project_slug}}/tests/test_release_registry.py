@@ -7,6 +7,7 @@ request a registration sends and the checks a model-package rollback makes.
 from __future__ import annotations
 
 import copy
+import io
 import json
 import re
 from dataclasses import replace
@@ -16,6 +17,7 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
+from rich.console import Console
 
 from {{ cookiecutter.package_name }}.config import CONFIG_PATH, Settings, parse
 from {{ cookiecutter.package_name }}.errors import DeployError, Refusal
@@ -133,7 +135,7 @@ def test_the_same_model_is_not_registered_again(
 
 
 def test_a_changed_model_adds_version_2_and_history_shows_it(
-    aws: str, local_settings: Settings, repo: Path, capsys: pytest.CaptureFixture[str]
+    aws: str, local_settings: Settings, repo: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     first, _ = run(local_settings, repo, execute=True)
     commit(repo, "model-change.txt", "regularization = 0.05\n")
@@ -148,9 +150,12 @@ def test_a_changed_model_adds_version_2_and_history_shows_it(
     }
     from {{ cookiecutter.package_name }} import commands
 
+    # Wide enough that no column wraps, whoever the actor is; cells split on rich's box line
+    # or its ASCII stand-in (where the output is not UTF-8, as under nox in some shells).
+    shown = io.StringIO()
+    monkeypatch.setattr(commands, "console", Console(file=shown, width=400))
     commands.history("local", as_json=False, limit=0, settings=local_settings)
-    # Cells split on rich's box line, or its ASCII stand-in where the output is not UTF-8.
-    rows = [re.split("[│|]", line) for line in capsys.readouterr().out.splitlines()]
+    rows = [re.split("[│|]", line) for line in shown.getvalue().splitlines()]
     deploys = [cells for cells in rows if len(cells) > 7 and cells[2].strip() == "deploy"]
     assert len(deploys) == 2
     assert deploys[0][7].strip() == "2"  # the package column, newest first
