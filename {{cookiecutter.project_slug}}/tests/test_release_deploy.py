@@ -225,7 +225,11 @@ def test_a_model_change_rolls_the_endpoint_to_a_new_config(
 
 
 def test_history_lists_records_newest_first(
-    aws: str, local_settings: Settings, repo: Path, capsys: pytest.CaptureFixture[str]
+    aws: str,
+    local_settings: Settings,
+    repo: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     first, _ = run(local_settings, repo, execute=True)
     commit(repo, "config.txt", "changed\n")
@@ -243,6 +247,12 @@ def test_history_lists_records_newest_first(
     commands.history("local", as_json=False, limit=1, settings=local_settings)
     table = capsys.readouterr().out
     assert records[0].deploy_id in table and first.deploy_id not in table
+    # In a 120-column CI log every cell but the actor stays whole (no wrapped "succeeded").
+    logged = io.StringIO()
+    monkeypatch.setattr(commands, "console", Console(file=logged, width=120))
+    commands.history("local", as_json=False, limit=0, settings=local_settings)
+    for cell in (first.deploy_id, " deploy ", " succeeded ", " failed ", " main ", " 1 "):
+        assert cell in logged.getvalue(), cell
 
 
 def broken_settings(url: str) -> Settings:

@@ -155,11 +155,13 @@ def test_a_changed_model_adds_version_2_and_history_shows_it(
     shown = io.StringIO()
     monkeypatch.setattr(commands, "console", Console(file=shown, width=400))
     commands.history("local", as_json=False, limit=0, settings=local_settings)
-    rows = [re.split("[│|]", line) for line in shown.getvalue().splitlines()]
+    rows = [re.split("[│┃|]", line) for line in shown.getvalue().splitlines()]
+    (header,) = [[cell.strip() for cell in cells] for cells in rows if len(cells) > 7][:1]
+    package = header.index("package")
     deploys = [cells for cells in rows if len(cells) > 7 and cells[2].strip() == "deploy"]
     assert len(deploys) == 2
-    assert deploys[0][7].strip() == "2"  # the package column, newest first
-    assert deploys[1][7].strip() == "1"
+    assert deploys[0][package].strip() == "2"  # newest first
+    assert deploys[1][package].strip() == "1"
 
 
 def test_with_the_registry_off_nothing_is_registered(

@@ -197,31 +197,23 @@ def history(
         console.print(f"no deploy records in {ledger.url()}")
         return
     table = Table(title=f"Deploys of {env.name} ({ledger.url()})", title_justify="left")
-    columns = (
-        "deploy id",
-        "kind",
-        "outcome",
-        "commit",
-        "ref",
-        "model",
-        "package",
-        "actor",
-        "seconds",
-    )
-    for column in columns:
-        table.add_column(column, no_wrap=column in {"deploy id", "outcome", "commit"})
+    # The deploy id already holds the commit (<time>-<commit7>-<random>). Every column but
+    # the actor keeps its width, so a 120-column log folds only the actor.
+    for column in ("deploy id", "kind", "outcome", "ref", "model", "package", "seconds"):
+        table.add_column(column, no_wrap=True)
+    table.add_column("actor", overflow="fold", max_width=24)  # long emails fold
     for record in records:
         outcome = record.outcome.value
+        ref = (record.ref or "-").removeprefix("refs/heads/").removeprefix("refs/tags/")
         table.add_row(
             record.deploy_id,
             record.kind,
             f"[green]{outcome}" if outcome == "succeeded" else f"[red]{outcome}",
-            record.commit[:7],
-            record.ref or "-",
+            ref,
             record.model_sha256[:12],
             str(version_of(record.model_package) or "-"),
-            record.actor,
             f"{record.duration_seconds:.1f}",
+            record.actor,
         )
     console.print(table)
 
