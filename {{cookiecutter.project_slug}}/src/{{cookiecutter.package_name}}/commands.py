@@ -197,10 +197,10 @@ def history(
         console.print(f"no deploy records in {ledger.url()}")
         return
     table = Table(title=f"Deploys of {env.name} ({ledger.url()})", title_justify="left")
-    # The deploy id already holds the commit (<time>-<commit7>-<random>). Every column but
-    # the actor keeps its width, so a 120-column log folds only the actor.
+    # The deploy id already holds the commit (<time>-<commit7>-<random>). In a 120-column
+    # log only the actor folds; narrower, other cells wrap but the id and outcome stay whole.
     for column in ("deploy id", "kind", "outcome", "ref", "model", "package", "seconds"):
-        table.add_column(column, no_wrap=True)
+        table.add_column(column, no_wrap=column in {"deploy id", "outcome"})
     table.add_column("actor", overflow="fold", max_width=24)  # long emails fold
     for record in records:
         outcome = record.outcome.value
