@@ -198,9 +198,9 @@ def history(
         return
     table = Table(title=f"Deploys of {env.name} ({ledger.url()})", title_justify="left")
     # The deploy id already holds the commit (<time>-<commit7>-<random>). In a 120-column
-    # log only the actor folds; narrower, other cells wrap but the id and outcome stay whole.
+    # log only the actor folds; narrower, other cells wrap but id, kind, outcome stay whole.
     for column in ("deploy id", "kind", "outcome", "ref", "model", "package", "seconds"):
-        table.add_column(column, no_wrap=column in {"deploy id", "outcome"})
+        table.add_column(column, no_wrap=column in {"deploy id", "kind", "outcome"})
     table.add_column("actor", overflow="fold", max_width=24)  # long emails fold
     for record in records:
         outcome = record.outcome.value
