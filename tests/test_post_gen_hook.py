@@ -1,9 +1,13 @@
-"""hooks/post_gen_project.py: what each answer removes, git on main, next steps."""
+"""hooks/post_gen_project.py: what each answer removes, the template record (.cruft.json),
+git on main, next steps."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 from pathlib import Path
+
+import pytest
 
 from .conftest import default_answers, load_hook
 
@@ -39,3 +43,96 @@ def test_next_steps_name_the_folder_and_the_pipeline() -> None:
     text = hook.next_steps(default_answers(project_name="ACME Fraud-Scorer 2"))
     assert "cd acme-fraud-scorer-2" in text
     assert "nox" in text and "invoke --list" in text
+
+
+# --- .cruft.json: the template this project came from ----------------------------------------
+
+
+def template_repo(root: Path, *, commit: bool = True) -> Path:
+    """A folder holding cookiecutter.json, optionally committed to a git repository."""
+    root.mkdir(parents=True)
+    (root / "cookiecutter.json").write_text("{}", encoding="utf-8")
+    if commit:
+        for args in (["init", "--quiet", "-b", "main"], ["add", "-A"], ["commit", "-qm", "t"]):
+            subprocess.run(["git", *args], cwd=root, check=True, capture_output=True)
+    return root
+
+
+def head(repo: Path) -> str:
+    return subprocess.run(
+        ["git", "rev-parse", "HEAD"], cwd=repo, capture_output=True, text=True, check=True
+    ).stdout.strip()
+
+
+def test_a_relative_template_path_is_resolved_from_where_cookiecutter_ran(
+    tmp_path: Path,
+) -> None:
+    repo = template_repo(tmp_path / "tpl")
+    answers = {**default_answers(), "_template": "tpl", "_repo_dir": "tpl", "_checkout": None}
+    source = hook.template_source(answers, tmp_path)
+    assert source == hook.TemplateSource(
+        url=str(repo.resolve()), commit=head(repo), directory=None, dirty=False
+    )
+
+
+def test_a_cloned_template_is_recorded_by_the_url_it_was_cloned_from(tmp_path: Path) -> None:
+    """cookiecutter clones `gh:owner/repo` (expanded) and renders from the clone."""
+    origin = template_repo(tmp_path / "origin")
+    clone = tmp_path / "clone"
+    subprocess.run(["git", "clone", "-q", str(origin), str(clone)], check=True)
+    answers = {**default_answers(), "_template": "gh:acme/tpl", "_repo_dir": str(clone)}
+    source = hook.template_source(answers, tmp_path)
+    assert isinstance(source, hook.TemplateSource)
+    assert (source.url, source.commit) == (str(origin), head(origin))
+
+
+def test_cruft_state_keeps_the_answers_and_drops_where_this_run_rendered(tmp_path: Path) -> None:
+    source = hook.TemplateSource(url="/t", commit="c" * 40, directory=None, dirty=False)
+    answers = {
+        **default_answers(),
+        "_template": "../t",
+        "_output_dir": str(tmp_path),
+        "_repo_dir": "../t",
+        "_checkout": "v1",
+    }
+    state = hook.cruft_state(answers, source)
+    assert list(state) == ["template", "commit", "checkout", "context", "directory"]
+    assert (state["template"], state["commit"], state["checkout"]) == ("/t", "c" * 40, "v1")
+    recorded = state["context"]["cookiecutter"]
+    assert recorded["_template"] == "/t" and recorded["_commit"] == "c" * 40
+    assert not {"_output_dir", "_repo_dir", "_checkout"} & set(recorded)
+    assert recorded["project_slug"] == "threat-detector"
+
+
+def test_an_uncommitted_template_change_is_recorded_with_a_note(tmp_path: Path) -> None:
+    repo = template_repo(tmp_path / "tpl")
+    (repo / "cookiecutter.json").write_text('{"x": 1}', encoding="utf-8")
+    project = tmp_path / "project"
+    project.mkdir()
+    answers = {**default_answers(), "_template": str(repo), "_repo_dir": str(repo)}
+    note = hook.record_template(project, answers, tmp_path)
+    assert "uncommitted changes" in note and head(repo)[:12] in note
+    assert json.loads((project / ".cruft.json").read_text(encoding="utf-8"))["commit"] == head(repo)
+
+
+@pytest.mark.parametrize("commit", [False, True])
+def test_a_template_without_a_usable_commit_records_nothing(tmp_path: Path, commit: bool) -> None:
+    """Not a git checkout at all, or a git repository the template was never committed to."""
+    if commit:
+        outer = template_repo(tmp_path / "outer")
+        repo = template_repo(outer / "tpl", commit=False)
+    else:
+        repo = template_repo(tmp_path / "tpl", commit=False)
+    project = tmp_path / "project"
+    project.mkdir()
+    answers = {**default_answers(), "_template": str(repo), "_repo_dir": str(repo)}
+    note = hook.record_template(project, answers, tmp_path)
+    assert "no .cruft.json was written" in note and "cruft link" in note
+    assert list(project.iterdir()) == []
+
+
+def test_cruft_rendering_writes_its_own_record(tmp_path: Path) -> None:
+    """`cruft create` and `cruft update` render with _commit set and write .cruft.json."""
+    answers = {**default_answers(), "_template": "/t", "_commit": "c" * 40}
+    assert hook.record_template(tmp_path, answers, tmp_path) == ""
+    assert list(tmp_path.iterdir()) == []

@@ -202,7 +202,36 @@ def local_aws(c: Context, env: str = "local", stop: bool = False, status: bool =
         commands.local_aws(env, "stop" if stop else "status" if status else "start")
 
 
+@task(
+    help={
+        "strict": "Exit 1 when out of date or the template cannot be reached "
+        "(default: informational, exit 0)",
+    }
+)
+def template_check(c: Context, strict: bool = False) -> None:
+    """Is this project up to date with its template? (cruft check on .cruft.json)"""
+    from {{ cookiecutter.package_name }}.commands import project_root
+    from {{ cookiecutter.package_name }}.template_update import check_template
+
+    with refusals():
+        status = check_template(project_root())
+    if status.exit_code(strict=strict):
+        raise Exit(status.line, code=1)
+    print(status.line)
+
+
 ns = Collection(
-    lint, test, synth, train, package, deploy, tag, rollback, history, governance, local_aws
+    lint,
+    test,
+    synth,
+    train,
+    package,
+    deploy,
+    tag,
+    rollback,
+    history,
+    governance,
+    local_aws,
+    template_check,
 )
 ns.configure({"run": {"echo": True, "pty": False}})

@@ -16,10 +16,10 @@ DOCUMENTS = ("README.md", "RELEASE.md", "docs/runbook.md", "docs/rollback.md")
 
 # Programs a documented command may start with. invoke and nox lines run (in-process, as
 # invoke tasks); the others are only checked against this list: they set up a machine (uv,
-# source, pre-commit), talk to real services (aws, gh) or are the user's own tools.
+# source, pre-commit), talk to real services (aws, gh, cruft) or are the user's own tools.
 RUN_PROGRAMS = frozenset({"invoke", "nox"})
 CHECKED_PROGRAMS = frozenset(
-    {"git", "uv", "source", "pre-commit", "cdk", "python", "pip", "aws", "gh", "cd"}
+    {"git", "uv", "source", "pre-commit", "cdk", "python", "pip", "aws", "gh", "cd", "cruft"}
 )
 
 _FENCE = re.compile(r"^(?P<indent> {0,3})(?P<fence>`{3,}|~{3,})\s*(?P<info>[^\s`]*)")

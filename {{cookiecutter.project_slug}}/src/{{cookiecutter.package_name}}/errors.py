@@ -37,3 +37,7 @@ class LocalAwsError(ProjectError):
 
 class GitHubError(ProjectError):
     """GitHub could not be reached or answered with an error (the token is never shown)."""
+
+
+class TemplateError(ProjectError):
+    """.cruft.json, the record of the template this project was baked from, is missing or wrong."""
