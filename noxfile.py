@@ -3,6 +3,8 @@ same name in an environment built by uv from pyproject.toml's dependency groups.
 
 from __future__ import annotations
 
+import shlex
+
 import nox
 
 nox.needs_version = ">=2025.2.9"
@@ -28,7 +30,7 @@ def lint(session: nox.Session) -> None:
 def tests(session: nox.Session) -> None:
     """Hook rules, bad answers, and every bake of the matrix with its own checks and tests."""
     install(session, "test")
-    session.run("invoke", "test", "--", *session.posargs)
+    session.run("invoke", "test", "--", shlex.join(session.posargs))  # one string: quotes kept
 
 
 @nox.session(default=False)
@@ -43,3 +45,10 @@ def demo(session: nox.Session) -> None:
     """Bake into build/demo and run the baked project's pipeline end to end."""
     install(session, "test")
     session.run("invoke", "demo", *session.posargs)
+
+
+@nox.session(default=False)
+def benchmark(session: nox.Session) -> None:
+    """Time the demo project's pipeline and print medians against the targets (-- --help)."""
+    install(session, "test")
+    session.run("invoke", "benchmark", "--", shlex.join(session.posargs))

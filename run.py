@@ -3,7 +3,7 @@
 
 Needs Python 3.11+ and git only. The first run makes .tools/ (a virtual environment with nox
 and uv); nox then builds each session's environment with uv. Sessions: `nox -l` lists them
-(lint, tests, bake, demo); give several to run them in order.
+(lint, tests, bake, demo, benchmark); give several to run them in order.
 """
 
 from __future__ import annotations

@@ -42,5 +42,12 @@ def demo(c: Context, output_dir: str = "build/demo") -> None:
     c.run(shlex.join(["python", "-m", "bakery", "demo", "--output-dir", output_dir]))
 
 
-ns = Collection(lint, test, bake, demo)
+@task
+def benchmark(c: Context) -> None:
+    """Time the demo project's pipeline (medians; figures, not asserts); args after -- go to
+    `python -m benchmarks` (e.g. -- --runs 5 --only synth)."""
+    c.run(shlex.join(["python", "-m", "benchmarks", *shlex.split(c.remainder)]))
+
+
+ns = Collection(lint, test, bake, demo, benchmark)
 ns.configure({"run": {"echo": True, "pty": False}})

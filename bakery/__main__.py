@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from .bake import BakeError, bake
-from .pipeline import PipelineError, run_governed_deploy, run_pipeline
+from .pipeline import PipelineError, Summary, run_governed_deploy, run_pipeline
 
 
 def _answers(pairs: list[str]) -> dict[str, str]:
@@ -45,15 +45,17 @@ def main(argv: list[str] | None = None) -> int:
             print(f"baked {project}")
             return 0
         project = bake(args.output_dir)
+        summary = Summary()
         print(f"[demo] baked {project}; running its pipeline: nox (lint -> tests -> synth)")
-        seconds = run_pipeline(project)
-        print(f"[demo] pipeline passed in {seconds:.0f} s; templates are in {project / 'cdk.out'}")
-        seconds = run_governed_deploy(project)
+        run_pipeline(project, summary)
+        print(f"[demo] pipeline passed; templates are in {project / 'cdk.out'}")
+        run_governed_deploy(project, summary)
         print(
-            f"[demo] release process on the local AWS passed in {seconds:.0f} s: deployed, "
-            "tagged v0.1.0, deployed a new model, tagged v0.2.0, rolled back to v0.1.0; "
-            f"bundles are in {project / 'build' / 'deploys' / 'local'}"
+            "[demo] release process on the local AWS passed: deployed, tagged v0.1.0, "
+            "deployed a new model, tagged v0.2.0, rolled back to v0.1.0; bundles are in "
+            f"{project / 'build' / 'deploys' / 'local'}"
         )
+        print("[demo] summary:", *summary.lines(), sep="\n")
         return 0
     except (BakeError, PipelineError) as error:
         print(f"error: {error}", file=sys.stderr)

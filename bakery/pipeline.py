@@ -17,6 +17,7 @@ import sys
 import time
 import tomllib
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 
@@ -29,12 +30,30 @@ CONFIRMATION = "I_UNDERSTAND_THE_COST"
 DEMO_AUTHOR = ("-c", "user.name=Demo", "-c", "user.email=demo@example.com")
 
 
+@dataclass
+class Summary:
+    """The steps the demo ran, in order, with their seconds: printed at the end."""
+
+    steps: list[tuple[str, float]] = field(default_factory=list)
+
+    def lines(self) -> list[str]:
+        width = max((len(step) for step, _ in self.steps), default=0)
+        total = sum(seconds for _, seconds in self.steps)
+        rows = [f"  {step:<{width}}  {seconds:6.1f} s" for step, seconds in self.steps]
+        return [*rows, f"  {'total':<{width}}  {total:6.1f} s"]
+
+
 def _run(
-    step: str, command: Sequence[str], project: Path, env: Mapping[str, str] | None = None
+    step: str,
+    command: Sequence[str],
+    project: Path,
+    env: Mapping[str, str] | None = None,
+    summary: Summary | None = None,
 ) -> None:
     """Run one step with its output streaming through; a failure names the step."""
     shown = " ".join([Path(command[0]).name, *command[1:]])  # no long interpreter paths
     print(f"[demo] {step}: {shown}", flush=True)
+    started = time.monotonic()
     result = subprocess.run(
         list(command), cwd=project, check=False, env={**os.environ, **(env or {})}
     )
@@ -42,13 +61,13 @@ def _run(
         raise PipelineError(
             f"{step} failed in {project} (exit {result.returncode}); its output above says why"
         )
+    if summary is not None:
+        summary.steps.append((step, time.monotonic() - started))
 
 
-def run_pipeline(project: Path) -> float:
-    """Run `nox` (its default sessions: lint -> tests -> synth) in project; returns seconds."""
-    started = time.monotonic()
-    _run("nox (lint -> tests -> synth)", NOX, project)
-    return time.monotonic() - started
+def run_pipeline(project: Path, summary: Summary) -> None:
+    """Run `nox` (its default sessions: lint -> tests -> synth) in project."""
+    _run("nox (lint -> tests -> synth)", NOX, project, summary=summary)
 
 
 def confirm_variable(project: Path) -> str:
@@ -89,35 +108,34 @@ def _make_origin(project: Path) -> None:
     _run("push main", ["git", "push", "-q", "-u", "origin", "main"], project)
 
 
-def run_governed_deploy(project: Path) -> float:
-    """The release process against local AWS (see the module doc); seconds it took."""
-    started = time.monotonic()
-    project = project.resolve()  # the project's own tools are run from inside it
-    confirmed = {confirm_variable(project): CONFIRMATION}
+def prepare_repository(project: Path) -> None:
+    """The bake committed on main and pushed to a bare `origin` next to it."""
     _run("commit the bake", ["git", *DEMO_AUTHOR, "add", "-A"], project)
     _run("commit the bake", ["git", *DEMO_AUTHOR, "commit", "-q", "-m", "Baked"], project)
     _make_origin(project)
+
+
+def run_governed_deploy(project: Path, summary: Summary) -> None:
+    """The release process against local AWS (see the module doc); each step in summary."""
+    project = project.resolve()  # the project's own tools are run from inside it
+    confirmed = {confirm_variable(project): CONFIRMATION}
+    prepare_repository(project)
     _certify_on_local(project)
     _commit_and_push(project, "chore: certify releases on the local AWS (demo)")
     _run("prepare the deploy environment", [*NOX, "-s", "deploy", "--install-only"], project)
     invoke = str(project / ".nox" / "deploy" / "bin" / "invoke")
     deploy = [*NOX, "-s", "deploy", "--", "--env", "local"]
-    _run("start the local AWS", [invoke, "local-aws"], project)
+    _run("start the local AWS", [invoke, "local-aws"], project, summary=summary)
     try:
-        _run("deploy dry run", deploy, project)
-        _run("deploy --execute", [*deploy, "--execute"], project, confirmed)
-        _run("tag the release", [invoke, "tag", "--execute"], project)
+        _run("deploy dry run", deploy, project, summary=summary)
+        _run("deploy --execute", [*deploy, "--execute"], project, confirmed, summary)
+        _run("tag v0.1.0", [invoke, "tag", "--execute"], project, summary=summary)
         _change_model(project)
         _commit_and_push(project, "feat(model): stronger regularization")
-        _run("deploy the new model", [*deploy, "--execute"], project, confirmed)
-        _run("tag the release", [invoke, "tag", "--execute"], project)
-        _run(
-            "roll back to v0.1.0",
-            [invoke, "rollback", "--env", "local", "--execute"],
-            project,
-            confirmed,
-        )
-        _run("history", [invoke, "history", "--env", "local"], project)
+        _run("deploy the new model", [*deploy, "--execute"], project, confirmed, summary)
+        _run("tag v0.2.0", [invoke, "tag", "--execute"], project, summary=summary)
+        rollback = [invoke, "rollback", "--env", "local", "--execute"]
+        _run("roll back to v0.1.0", rollback, project, confirmed, summary)
+        _run("history", [invoke, "history", "--env", "local"], project, summary=summary)
     finally:
-        _run("stop the local AWS", [invoke, "local-aws", "--stop"], project)
-    return time.monotonic() - started
+        _run("stop the local AWS", [invoke, "local-aws", "--stop"], project, summary=summary)

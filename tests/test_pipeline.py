@@ -8,9 +8,14 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from collections.abc import Sequence
 from os.path import relpath
 from pathlib import Path
 
+import pytest
+
+from bakery import pipeline
+from bakery.__main__ import main as bakery_main
 from bakery.bake import TEMPLATE_ROOT
 
 
@@ -46,6 +51,11 @@ def test_demo_bakes_and_runs_the_baked_pipeline(tmp_path: Path) -> None:
     assert "rollback" in history
     assert "stopped local AWS (pid " in output
     assert "[demo] release process on the local AWS passed" in output
+    summary = output[output.index("[demo] summary:") :].splitlines()
+    assert [line.split()[0] for line in summary[1:]] == [
+        "nox", "start", "deploy", "deploy", "tag", "deploy", "tag", "roll", "history", "stop",
+        "total",
+    ]  # fmt: skip
     origin = tmp_path / "threat-detector-origin.git"
     tags = subprocess.run(
         ["git", "tag", "--list"], cwd=origin, capture_output=True, text=True, check=True
@@ -53,3 +63,22 @@ def test_demo_bakes_and_runs_the_baked_pipeline(tmp_path: Path) -> None:
     assert tags == ["v0.1.0", "v0.2.0"]
     pid_file = tmp_path / "threat-detector/build/local-aws/moto.pid"
     assert not pid_file.exists()
+
+
+def test_a_failed_step_still_stops_the_local_aws_and_fails_the_demo(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Every command is faked: the step that fails, what runs after it, the exit status."""
+    ran: list[str] = []
+
+    def run(step: str, command: Sequence[str], project: Path, *_: object, **__: object) -> None:
+        ran.append(step)
+        if step == "deploy --execute":
+            raise pipeline.PipelineError(f"{step} failed in {project} (exit 1)")
+
+    monkeypatch.setattr(pipeline, "_run", run)
+    status = bakery_main(["demo", "--output-dir", str(tmp_path)])
+    assert status == 1
+    assert ran[ran.index("deploy --execute") :] == ["deploy --execute", "stop the local AWS"]
+    errors = capsys.readouterr().err.strip().splitlines()
+    assert errors == [f"error: deploy --execute failed in {tmp_path / 'threat-detector'} (exit 1)"]

@@ -6,6 +6,8 @@ the same name, so CI and a laptop run the same code (`nox -l` lists them).
 
 from __future__ import annotations
 
+import shlex
+
 import nox
 
 nox.needs_version = ">=2025.2.9"
@@ -34,7 +36,7 @@ def lint(session: nox.Session) -> None:
 def tests(session: nox.Session) -> None:
     """The test suite (invoke test); arguments after -- go to pytest."""
     install(session)
-    session.run("invoke", "test", "--", *session.posargs)
+    session.run("invoke", "test", "--", shlex.join(session.posargs))  # one string: quotes kept
 
 
 @nox.session(python=PYTHON)
@@ -63,3 +65,10 @@ def rollback(session: nox.Session) -> None:
     """Rollback (invoke rollback): `-- --env E [--to ID|TAG|--to-model-package N] [--execute]`."""
     install(session)
     session.run("invoke", "rollback", *session.posargs)
+
+
+@nox.session(python=PYTHON, default=False)
+def template(session: nox.Session) -> None:
+    """Up to date with the template? (invoke template-check); `-- --strict` fails if not."""
+    install(session)
+    session.run("invoke", "template-check", *session.posargs)

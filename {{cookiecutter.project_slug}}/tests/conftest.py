@@ -168,3 +168,14 @@ def origin(repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     for command in (["remote", "add", "origin", str(bare)], ["push", "-q", "-u", "origin", "main"]):
         subprocess.run(["git", *command], cwd=repo, check=True, capture_output=True)
     return bare
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """After a run that included test_docs.py: what the documented commands amount to."""
+    reports = [r for reports in terminalreporter.stats.values() for r in reports]
+    if any(getattr(r, "nodeid", "").startswith("tests/test_docs.py") for r in reports):
+        from .test_docs import documented_counts_table
+
+        terminalreporter.write_line("")
+        for line in documented_counts_table():
+            terminalreporter.write_line(line)
