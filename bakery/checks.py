@@ -53,7 +53,10 @@ CHECKS: dict[str, list[str]] = {
 def run_check(project: Path, python: Path, name: str) -> CheckResult:
     """Run one check in the project with the shared environment's interpreter."""
     command = [str(python), *CHECKS[name]]
-    env = {**os.environ, "PYTHONPATH": str(project / "src")}
+    # One mypy cache for every bake checked with this interpreter: the heavy part (aws_cdk's
+    # types) is the same in all of them; a bake's own modules are re-checked by content.
+    cache = python.parent.parent / "mypy-cache"
+    env = {**os.environ, "PYTHONPATH": str(project / "src"), "MYPY_CACHE_DIR": str(cache)}
     env.pop("JSII_NODE", None)  # the baked project must find its own Node.js
     result = subprocess.run(
         command, cwd=project, env=env, capture_output=True, text=True, check=False

@@ -51,7 +51,7 @@ def test_demo_bakes_and_runs_the_baked_pipeline(tmp_path: Path) -> None:
     assert "rollback" in history
     assert "stopped local AWS (pid " in output
     assert "[demo] release process on the local AWS passed" in output
-    summary = output[output.index("[demo] summary:") :].splitlines()
+    summary = result.stdout[result.stdout.index("[demo] summary:") :].splitlines()
     assert [line.split()[0] for line in summary[1:]] == [
         "nox", "start", "deploy", "deploy", "tag", "deploy", "tag", "roll", "history", "stop",
         "total",
