@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import statistics
 import subprocess
 import tempfile
 import time
@@ -238,10 +239,10 @@ def deploys(project: Project, runs: int) -> DeployFigures:
         ),
         "none": figure("none", "no-change deploy", "`--execute` again on the same commit"),
     }
-    shares = {}
-    for key, values in series.items():
-        share = sorted(synth / wall for wall, synth in values)[len(values) // 2]
-        shares[figures[key].name] = share
+    shares = {
+        figures[key].name: statistics.median(synth / wall for wall, synth in values)
+        for key, values in series.items()
+    }
     return DeployFigures(figures["dry"], figures["execute"], figures["none"], shares)
 
 
