@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import socket
 import subprocess
 import tomllib
 import urllib.request
@@ -81,16 +80,12 @@ def only_resource(template: dict[str, Any], resource_type: str) -> dict[str, Any
 
 @pytest.fixture(scope="session")
 def moto_url() -> Iterator[str]:
-    """A real moto server (the AWS wire protocols) on 127.0.0.1 and a free port."""
-    from moto.server import ThreadedMotoServer
+    """The strict local AWS (moto behind CloudFormation's real rules) on 127.0.0.1."""
+    from {{ cookiecutter.package_name }}.release.strict.server import StrictAws
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    yield f"http://127.0.0.1:{port}"
+    server = StrictAws().start()
+    yield server.url
     server.stop()
 
 

@@ -1,4 +1,4 @@
-"""`invoke local-aws`: a real moto server process started, reported and stopped by its pid."""
+"""`invoke local-aws`: the strict moto server, a process started, reported and stopped by pid."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from pathlib import Path
 
 import boto3
 import pytest
+from botocore.exceptions import ClientError
 
 from {{ cookiecutter.package_name }}.config import Settings
 from {{ cookiecutter.package_name }}.errors import LocalAwsError
@@ -62,3 +63,40 @@ def test_only_loopback_environments_are_served(settings: Settings, tmp_path: Pat
     remote = replace(settings.environment("local"), endpoint_url="http://10.1.2.3:5123")
     with pytest.raises(LocalAwsError, match="no loopback endpoint_url"):
         local_aws.local_aws(remote, tmp_path)
+
+
+def test_the_local_aws_is_strict(settings: Settings, tmp_path: Path) -> None:
+    """`invoke local-aws` serves the strict layer: a custom-named IAM role whose Path (a
+    create-only property) changes fails and rolls back, as on real CloudFormation, and an
+    UPDATE change set on a REVIEW_IN_PROGRESS stack is refused."""
+    from .test_strict_aws import apply, client, events, role_template
+
+    url = f"http://127.0.0.1:{free_port()}"
+    server = local_aws.local_aws(
+        replace(settings.environment("local"), endpoint_url=url), tmp_path / "local-aws"
+    )
+    local_aws.start(server)
+    try:
+        cloudformation = client(url, "cloudformation")
+        apply(cloudformation, "roles", role_template("/a/"), "CREATE", "one")
+        stack = apply(cloudformation, "roles", role_template("/b/"), "UPDATE", "two")
+        assert stack["StackStatus"] == "UPDATE_ROLLBACK_COMPLETE"
+        assert any(
+            status == "UPDATE_FAILED" and "custom-named resource requires replacing" in reason
+            for _, status, reason in events(cloudformation, "roles")
+        )
+        cloudformation.create_change_set(
+            StackName="fresh",
+            ChangeSetName="first",
+            ChangeSetType="CREATE",
+            TemplateBody=role_template("/", "other"),
+        )
+        with pytest.raises(ClientError, match=r"Stack \[fresh\] does not exist"):
+            cloudformation.create_change_set(
+                StackName="fresh",
+                ChangeSetName="update",
+                ChangeSetType="UPDATE",
+                TemplateBody=role_template("/", "other"),
+            )
+    finally:
+        local_aws.stop(server)

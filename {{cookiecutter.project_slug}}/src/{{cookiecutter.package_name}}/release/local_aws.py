@@ -1,4 +1,4 @@
-"""The embedded local AWS: a moto server on loopback, started in the background with a pid file.
+"""The embedded local AWS: the strict moto server on loopback, started in the background.
 
 `invoke local-aws` starts it on the port of the environment's endpoint_url, `--status` says
 whether it answers, `--stop` stops the process the pid file names (and only that one).
@@ -24,6 +24,8 @@ from ..errors import LocalAwsError
 
 _LOOPBACK = {"127.0.0.1", "localhost"}
 _START_SECONDS = 30.0
+# The strict layer in front of moto (release/strict): CloudFormation's rules, not moto's.
+_STRICT = f"{__package__}.strict"
 
 
 @dataclass(frozen=True)
@@ -100,7 +102,7 @@ def start(server: LocalAws) -> int:
     server.folder.mkdir(parents=True, exist_ok=True)
     with server.log_file.open("ab") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "moto.server", "-H", server.host, "-p", str(server.port)],
+            [sys.executable, "-m", _STRICT, "-H", server.host, "-p", str(server.port)],
             stdout=log,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,

@@ -1,0 +1,178 @@
+"""The strict local AWS on loopback: moto's server, made strict, with faults on request.
+
+`StrictAws` serves it from a thread (tests); `python -m <package>.release.strict` serves it in
+the foreground (`invoke local-aws` starts that in the background). Clients speak the real
+AWS protocols to it (boto3 with an endpoint URL). Besides moto's own `/moto-api/` it
+answers:
+
+- `POST /strict-api/faults` with a JSON fault (faults.py), `DELETE /strict-api/faults` to
+  clear them; `/moto-api/reset` clears them too, with everything else.
+- `GET /strict-api/schedules?account=...&region=...`: the Model Monitor schedules that exist
+  (moto has no API for them).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import json
+import threading
+from collections.abc import Callable, Iterable
+from typing import Any
+from urllib.parse import parse_qs
+
+from werkzeug.serving import BaseWSGIServer, make_server
+
+from . import resources
+from .cloudformation import install
+from .faults import ERRORS, FAULTS, CallFault, FaultError
+
+StartResponse = Callable[..., Any]
+_CONTROL = "/strict-api/"
+
+
+def _action(environ: dict[str, Any], body: bytes) -> tuple[str, bool]:
+    """(the API action, whether the call is JSON protocol) of an AWS request."""
+    target = environ.get("HTTP_X_AMZ_TARGET", "")
+    if target:
+        return target.rsplit(".", 1)[-1], True
+    if environ.get("REQUEST_METHOD") == "POST" and body:
+        fields = parse_qs(body.decode("utf-8", "replace"))
+        if "Action" in fields:
+            return fields["Action"][0], False
+    query = parse_qs(environ.get("QUERY_STRING", ""))
+    return (query.get("Action", [""])[0], False)
+
+
+def _error(fault: CallFault, json_protocol: bool) -> tuple[str, list[tuple[str, str]], bytes]:
+    assert fault.error is not None
+    status, query_code, json_code, message = ERRORS[fault.error]
+    if json_protocol:
+        body = json.dumps({"__type": json_code, "message": message}).encode()
+        headers = [("Content-Type", "application/x-amz-json-1.1")]
+    else:
+        body = (
+            "<ErrorResponse><Error><Type>Sender</Type>"
+            f"<Code>{query_code}</Code><Message>{message}</Message></Error>"
+            "<RequestId>strict-local-aws</RequestId></ErrorResponse>"
+        ).encode()
+        headers = [("Content-Type", "text/xml")]
+    reason = {400: "Bad Request", 403: "Forbidden"}[status]
+    return f"{status} {reason}", headers, body
+
+
+class StrictMiddleware:
+    """Answers the control API, injects faults, and passes everything else to moto."""
+
+    def __init__(self, app: Callable[..., Iterable[bytes]]) -> None:
+        self.app = app
+
+    def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        path = environ.get("PATH_INFO", "")
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        body = environ["wsgi.input"].read(length) if length else b""
+        environ["wsgi.input"] = io.BytesIO(body)
+        if path.startswith(_CONTROL):
+            return self._control(environ, path[len(_CONTROL) :], body, start_response)
+        if path.startswith("/moto-api/reset"):
+            FAULTS.clear()
+            resources.reset()
+            return self.app(environ, start_response)
+        action, json_protocol = _action(environ, body)
+        fault = FAULTS.take(action) if action else None
+        if fault is None:
+            return self.app(environ, start_response)
+        if fault.error is not None:
+            status, headers, payload = _error(fault, json_protocol)
+            start_response(status, [*headers, ("Content-Length", str(len(payload)))])
+            return [payload]
+        return self._override(environ, start_response, fault.override or {})
+
+    def _override(
+        self, environ: dict[str, Any], start_response: StartResponse, fields: dict[str, Any]
+    ) -> Iterable[bytes]:
+        captured: dict[str, Any] = {}
+
+        def capture(status: str, headers: list[tuple[str, str]], *args: Any) -> Any:
+            captured["status"], captured["headers"] = status, headers
+            return lambda data: None
+
+        payload = b"".join(self.app(environ, capture))
+        if captured["status"].startswith("200"):
+            answer = json.loads(payload or b"{}")
+            answer.update(fields)
+            payload = json.dumps(answer).encode()
+        headers = [(k, v) for k, v in captured["headers"] if k.lower() != "content-length"]
+        start_response(captured["status"], [*headers, ("Content-Length", str(len(payload)))])
+        return [payload]
+
+    def _control(
+        self, environ: dict[str, Any], route: str, body: bytes, start_response: StartResponse
+    ) -> Iterable[bytes]:
+        method = environ.get("REQUEST_METHOD", "GET")
+        answer: Any = {"ok": True}
+        status = "200 OK"
+        try:
+            if route == "faults" and method == "POST":
+                FAULTS.add(json.loads(body or b"{}"))
+            elif route == "faults" and method == "DELETE":
+                FAULTS.clear()
+            elif route == "schedules" and method == "GET":
+                query = parse_qs(environ.get("QUERY_STRING", ""))
+                answer = resources.schedules(
+                    query.get("account", ["123456789012"])[0],
+                    query.get("region", ["us-east-1"])[0],
+                )
+            else:
+                status, answer = "404 Not Found", {"error": f"no such route {method} {route}"}
+        except (FaultError, ValueError) as error:
+            status, answer = "400 Bad Request", {"error": str(error)}
+        payload = json.dumps(answer).encode()
+        start_response(
+            status, [("Content-Type", "application/json"), ("Content-Length", str(len(payload)))]
+        )
+        return [payload]
+
+
+def application() -> StrictMiddleware:
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+
+    install()
+    return StrictMiddleware(DomainDispatcherApplication(create_backend_app))
+
+
+def _server(host: str, port: int) -> BaseWSGIServer:
+    from moto.moto_server.werkzeug_app import MotoRequestHandler
+
+    return make_server(host, port, application(), True, request_handler=MotoRequestHandler)
+
+
+class StrictAws:
+    """The strict local AWS in a background thread; `url` once started."""
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
+        self._server = _server(host, port)
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self.url = f"http://{host}:{self._server.server_port}"
+
+    def start(self) -> StrictAws:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._thread.join()
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(
+        description="The strict local AWS: moto on loopback with CloudFormation's real rules."
+    )
+    parser.add_argument("-H", "--host", default="127.0.0.1", help="address to bind")
+    parser.add_argument("-p", "--port", type=int, default=5000, help="port to listen on")
+    options = parser.parse_args(argv)
+    server = _server(options.host, options.port)
+    print(f"strict local AWS on http://{options.host}:{options.port}", flush=True)
+    with contextlib.suppress(KeyboardInterrupt):
+        server.serve_forever()
