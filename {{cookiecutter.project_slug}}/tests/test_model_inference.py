@@ -7,6 +7,7 @@ import ast
 import inspect
 import json
 import sys
+import types
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -41,9 +42,9 @@ def invoke(
     content_type: str | None = "application/json",
     accept: str | None = "application/json",
 ) -> list[float]:
-    """The container's sequence: input_fn, predict_fn, output_fn; returns the scores."""
-    data = inference.input_fn(body, content_type)
-    answer, answer_type = inference.output_fn(inference.predict_fn(data, model), accept)
+    """transform_fn's sequence: read_request, score, write_answer; returns the scores."""
+    data = inference.read_request(body, content_type)
+    answer, answer_type = inference.write_answer(inference.score(data, model), accept)
     assert answer_type == "application/json"
     scores: list[float] = json.loads(answer)["scores"]
     return scores
@@ -199,8 +200,8 @@ def test_a_malformed_model_json_fails_loading(tmp_path: Path) -> None:
 
 
 def test_the_sample_request_scores_through_check_response(model: inference.Model) -> None:
-    data = inference.input_fn(inference.sample_request(), inference.SAMPLE_CONTENT_TYPE)
-    body, _ = inference.output_fn(inference.predict_fn(data, model), "application/json")
+    data = inference.read_request(inference.sample_request(), inference.SAMPLE_CONTENT_TYPE)
+    body, _ = inference.write_answer(inference.score(data, model), "application/json")
     scores = inference.check_response(body.encode(), rows=2)
     assert len(scores) == 2
     assert scores[0] < scores[1], "the second sample is the suspicious session"
@@ -264,11 +265,65 @@ def test_the_handler_runs_on_the_containers_python_38() -> None:
     ("name", "arguments"),
     [
         ("model_fn", ["model_dir"]),
-        ("input_fn", ["request_body", "request_content_type"]),
-        ("predict_fn", ["input_data", "model"]),
-        ("output_fn", ["prediction", "accept"]),
+        ("transform_fn", ["model", "request_body", "content_type", "accept"]),
     ],
 )
 def test_the_containers_functions_are_there(name: str, arguments: list[str]) -> None:
     function: Callable[..., Any] = getattr(inference, name)
     assert list(inspect.signature(function).parameters) == arguments
+
+
+def test_no_per_step_functions_beside_transform_fn() -> None:
+    """The scikit-learn container refuses transform_fn next to input_fn, predict_fn or
+    output_fn (sagemaker_sklearn_container/serving.py, _user_module_transformer)."""
+    assert not {"input_fn", "predict_fn", "output_fn"} & set(vars(inference))
+
+
+def test_transform_fn_scores_a_good_request(model: inference.Model) -> None:
+    body, content_type = inference.transform_fn(
+        model, inference.sample_request(), "application/json", "application/json"
+    )
+    assert content_type == "application/json"
+    assert len(json.loads(body)["scores"]) == 2
+
+
+@pytest.mark.parametrize(
+    "case",
+    [
+        (b"{not json", "application/json", "application/json", 400),
+        (b"\x93NUMPY", "application/x-npy", "application/json", 415),
+        (as_json(ROWS), "application/json", "text/csv", 406),
+    ],
+    ids=["bad payload", "unsupported content type", "unsupported accept"],
+)
+def test_a_bad_request_is_answered_4xx_not_500(
+    model: inference.Model,
+    monkeypatch: pytest.MonkeyPatch,
+    case: tuple[bytes, str, str, int],
+) -> None:
+    """Through the container's own Response class: a 4xx counts as Invocation4XXErrors,
+    which no rollback alarm watches; an exception would be a 500 (Invocation5XXErrors)."""
+    body, content_type, accept, status = case
+
+    class Response:  # sagemaker_containers._worker.Response, as transform_fn calls it
+        def __init__(
+            self, response: Any = None, *, status: int = 200, mimetype: Any = None
+        ) -> None:
+            self.response, self.status, self.mimetype = response, status, mimetype
+
+    worker = types.ModuleType("sagemaker_containers._worker")
+    worker.Response = Response  # type: ignore[attr-defined]
+    package = types.ModuleType("sagemaker_containers")
+    monkeypatch.setitem(sys.modules, "sagemaker_containers", package)
+    monkeypatch.setitem(sys.modules, "sagemaker_containers._worker", worker)
+    answer = inference.transform_fn(model, body, content_type, accept)
+    assert isinstance(answer, Response)
+    assert answer.status == status and answer.mimetype == "application/json"
+    assert json.loads(answer.response)["error"]
+
+
+def test_outside_the_container_a_refusal_is_a_plain_answer(model: inference.Model) -> None:
+    answer = inference.transform_fn(model, b"", "application/json", None)
+    assert isinstance(answer, inference.Answer)
+    assert answer.status == 400
+    assert "empty" in json.loads(answer.response)["error"]

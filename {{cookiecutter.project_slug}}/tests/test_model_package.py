@@ -95,8 +95,8 @@ def test_the_extracted_handler_serves_the_pipelines_scores(
         "text/csv": "\n".join(",".join(repr(v) for v in row) for row in rows.tolist()).encode(),
     }
     for content_type, body in bodies.items():
-        data = handler.input_fn(body, content_type)
-        answer, answer_type = handler.output_fn(handler.predict_fn(data, model), "application/json")
+        data = handler.read_request(body, content_type)
+        answer, answer_type = handler.write_answer(handler.score(data, model), "application/json")
         assert answer_type == "application/json"
         assert json.loads(answer)["scores"] == pytest.approx(expected, abs=1e-9), content_type
 

@@ -11,6 +11,7 @@ import io
 import json
 import socket
 import subprocess
+import urllib.request
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
@@ -202,12 +203,18 @@ def retrained(out: Path) -> PackagedModel:
     return package_model(out, replace(load_training(), regularization=0.05))
 
 
+def deploy_two_models(settings: Settings, repo: Path) -> tuple[DeployOutcome, DeployOutcome]:
+    """A first deploy, then a committed model change deployed: both outcomes."""
+    first, _ = run(settings, repo, execute=True)
+    commit(repo, "model-change.txt", "regularization = 0.05\n")
+    second, _ = run(settings, repo, execute=True, package=retrained)
+    return first, second
+
+
 def test_a_model_change_rolls_the_endpoint_to_a_new_config(
     aws: str, local_settings: Settings, repo: Path
 ) -> None:
-    first, _ = run(local_settings, repo, execute=True)
-    commit(repo, "model-change.txt", "regularization = 0.05\n")
-    outcome, _ = run(local_settings, repo, execute=True, package=retrained)
+    first, outcome = deploy_two_models(local_settings, repo)
     assert outcome.result is Result.SUCCEEDED
     assert first.record is not None and outcome.record is not None
     before, after = first.record, outcome.record
@@ -255,8 +262,27 @@ def test_history_lists_records_newest_first(
         assert cell in logged.getvalue(), cell
 
 
+ENDPOINT_FAILURE = "Resource handler returned message: the endpoint update failed (injected)"
+
+
 def broken_settings(url: str) -> Settings:
-    """An input moto (like SageMaker) rejects: an instance type it does not know."""
+    """Settings whose deploy fails at the endpoint: the rollout's wait changes, so every
+    change set touches the Endpoint, and the strict local AWS fails that resource."""
+    request = urllib.request.Request(
+        f"{url}/strict-api/faults",
+        data=json.dumps(
+            {"resource": "AWS::SageMaker::Endpoint", "reason": ENDPOINT_FAILURE}
+        ).encode(),
+        method="POST",
+    )
+    urllib.request.urlopen(request).close()
+    document = local_document(url)
+    document["environments"]["local"]["rollout"]["wait_seconds"] = 17
+    return parse(document, CONFIG_PATH)
+
+
+def unknown_instance_type(url: str) -> Settings:
+    """An input SageMaker (and moto) rejects: an instance type it does not know."""
     document = local_document(url)
     document["environments"]["local"]["endpoint"]["instance_type"] = "ml.zz9.huge"
     return parse(document, CONFIG_PATH)
@@ -266,15 +292,23 @@ def test_a_failing_change_set_is_recorded_and_raises(
     aws: str, local_settings: Settings, repo: Path
 ) -> None:
     with pytest.raises(DeployError) as raised:
-        run(broken_settings(aws), repo, execute=True)
+        run(unknown_instance_type(aws), repo, execute=True)
     message = str(raised.value)
-    assert f"failed at {SERVING}: " in message
+    # The resource that failed, as CloudFormation's events name it.
+    assert f"failed at {SERVING} ModelConfig" in message
     assert "ml.zz9.huge" in message and "recorded s3://" in message
     (record,) = ledger_of(local_settings, local_settings.environment("local")).records()
     assert record.outcome is Outcome.FAILED
     assert record.failure is not None and "ml.zz9.huge" in record.failure.reason
-    # The failed stack's leftover change sets must not block (lock) the next deploy.
-    assert all(not sets for _, sets in snapshot(aws)["stacks"].values())
+    # A failed first create rolls back to ROLLBACK_COMPLETE, where CloudFormation takes no
+    # change set: the next deploy says so in one line, and runs once the stack is deleted.
+    assert snapshot(aws)["stacks"][SERVING] == ("ROLLBACK_COMPLETE", [])
+    message = refused(aws, lambda: run(local_settings, repo, execute=True))
+    assert message == (
+        f"{SERVING} is ROLLBACK_COMPLETE: its first deploy failed; delete the stack and "
+        "deploy again"
+    )
+    client(aws, "cloudformation").delete_stack(StackName=SERVING)
     outcome, _ = run(local_settings, repo, execute=True)
     assert outcome.result is Result.SUCCEEDED
 

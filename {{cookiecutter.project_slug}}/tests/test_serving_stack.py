@@ -10,8 +10,7 @@ import pytest
 
 from {{ cookiecutter.package_name }}.config import RolloutStrategy, Settings
 from {{ cookiecutter.package_name }}.images import sklearn_image
-from {{ cookiecutter.package_name }}.infra.model_endpoint import VARIANT_NAME
-from {{ cookiecutter.package_name }}.naming import MODEL_SHA256_TAG
+from {{ cookiecutter.package_name }}.naming import MODEL_SHA256_TAG, VARIANT_NAME
 
 from .conftest import ENVIRONMENTS, MODEL_SHA256, only_resource, resources_of_type
 
@@ -192,7 +191,37 @@ def test_execution_role_is_least_privilege(template_json: dict[str, Any], env: s
         "logs:CreateLogStream",
         "logs:PutLogEvents",
         "cloudwatch:PutMetricData",
+        "cloudwatch:DescribeAlarms",
     }
     model = only_resource(template, "AWS::SageMaker::Model")
     (policy_id,) = resources_of_type(template, "AWS::IAM::Policy")
     assert policy_id in model["DependsOn"]
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_execution_role_may_read_the_rollback_alarms(
+    template_json: dict[str, Any], env: str
+) -> None:
+    """SageMaker deployment guardrails: "Ensure that your IAM execution role has permission
+    to perform the cloudwatch:DescribeAlarms action on the auto-rollback alarms you specify"
+    (https://docs.aws.amazon.com/sagemaker/latest/dg/deployment-guardrails-configuration.html).
+    """
+    template = serving(template_json, env)
+    endpoint = only_resource(template, "AWS::SageMaker::Endpoint")["Properties"]
+    alarms = [
+        a["AlarmName"] for a in endpoint["DeploymentConfig"]["AutoRollbackConfiguration"]["Alarms"]
+    ]
+    statements = only_resource(template, "AWS::IAM::Policy")["Properties"]["PolicyDocument"][
+        "Statement"
+    ]
+    (describe,) = [s for s in statements if s["Action"] == "cloudwatch:DescribeAlarms"]
+    resources = json.dumps(describe["Resource"])
+    assert alarms and all(f":alarm:{name}" in resources for name in alarms)
+    assert "*" not in resources
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_model_runs_without_network(template_json: dict[str, Any], env: str) -> None:
+    """checkov CKV_AWS_370: the handler needs no network, so the container gets none."""
+    model = only_resource(serving(template_json, env), "AWS::SageMaker::Model")
+    assert model["Properties"]["EnableNetworkIsolation"] is True

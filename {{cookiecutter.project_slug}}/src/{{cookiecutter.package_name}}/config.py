@@ -81,6 +81,7 @@ class Alarms:
 
 @dataclass(frozen=True)
 class Autoscaling:
+    enabled: bool  # false: no scalable target, and deploys set the instance count
     min_capacity: int
     max_capacity: int
     invocations_per_instance: int
@@ -331,6 +332,7 @@ def _environment(name: str, table: _Table) -> Environment:
 
     t = table.table("autoscaling")
     autoscaling = Autoscaling(
+        enabled=t.boolean("enabled") if t.has("enabled") else True,
         min_capacity=t.integer("min_capacity", 1, 100),
         max_capacity=t.integer("max_capacity", 1, 100),
         invocations_per_instance=t.integer("invocations_per_instance", 1, 1_000_000),

@@ -11,6 +11,12 @@ from .config import Environment, Project
 # The tag on the Model, EndpointConfig and Endpoint naming the artifact's sha256; the deploy
 # verifies the live endpoint by it.
 MODEL_SHA256_TAG = "model-sha256"
+# Names that must change with the model (a create-only resource under a custom name) end in
+# this many hex digits of its sha256, so a model rollback can re-point them.
+MODEL_NAME_DIGITS = 12
+
+# The endpoint's one production variant.
+VARIANT_NAME = "AllTraffic"
 
 ARTIFACTS = "artifacts"
 SERVING = "serving"
@@ -31,3 +37,8 @@ def stack_name(project: Project, environment: Environment, part: str) -> str:
 
 def stack_names(project: Project, environment: Environment) -> list[str]:
     return [stack_name(project, environment, part) for part in stack_parts(environment)]
+
+
+def endpoint_name(project: Project, environment: Environment) -> str:
+    """Fixed per environment: alarms and autoscaling must name the endpoint before it exists."""
+    return f"{project.name}-{environment.name}"

@@ -24,9 +24,9 @@ from ..bucket_layout import check_sha256
 from ..config import Environment as EnvironmentConfig
 from ..config import Settings, load
 from ..errors import ConfigError, SynthError
-from ..naming import ARTIFACTS, MONITORING, SERVING, stack_name
+from ..naming import ARTIFACTS, MONITORING, SERVING, endpoint_name, stack_name
 from .artifacts_stack import ArtifactsStack
-from .serving_stack import ServingStack, endpoint_name
+from .serving_stack import ServingStack
 
 # The digest templates reference when no packaged model is given: synth stays reviewable and
 # testable before a model exists; the deploy engine always passes the real digest.

@@ -9,10 +9,9 @@ from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
 
 from ..config import EndpointSettings, Rollout, RolloutStrategy
-from ..naming import MODEL_SHA256_TAG
+from ..naming import MODEL_SHA256_TAG, VARIANT_NAME
 from .permissions import sagemaker_role
 
-VARIANT_NAME = "AllTraffic"
 # The scikit-learn container runs inference.py from the code/ folder inside model.tar.gz.
 SERVING_ENVIRONMENT = {
     "SAGEMAKER_PROGRAM": "inference.py",
@@ -63,6 +62,7 @@ class ModelEndpoint(Construct):
         rollout: Rollout,
         capture_uri: str,
         rollback_alarm_names: Sequence[str],
+        retain_variant_properties: bool,
     ) -> None:
         super().__init__(scope, id)
         self.endpoint_name = endpoint_name
@@ -72,6 +72,10 @@ class ModelEndpoint(Construct):
             self,
             "Model",
             execution_role_arn=self.role.role_arn,
+            # The handler needs no network; SageMaker still fetches the model data and
+            # captures requests. Create-only, which is fine for an unnamed Model (checkov
+            # CKV_AWS_370; https://docs.aws.amazon.com/sagemaker/latest/dg/mkt-algo-model-internet-free.html).
+            enable_network_isolation=True,
             primary_container=sagemaker.CfnModel.ContainerDefinitionProperty(
                 image=image_uri,
                 model_data_url=model_data_url,
@@ -114,6 +118,13 @@ class ModelEndpoint(Construct):
             "Endpoint",
             endpoint_name=endpoint_name,
             endpoint_config_name=self.endpoint_config.attr_endpoint_config_name,
+            # Autoscaling owns the instance count: an update keeps the live count and weight
+            # ("To retain the variant properties of an endpoint when updating it, set
+            # RetainAllVariantProperties to true", UpdateEndpoint,
+            # https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_UpdateEndpoint.html),
+            # so a blue/green deploy under load brings the new fleet up at the size
+            # autoscaling chose, not at instance_count. Ignored when the endpoint is created.
+            retain_all_variant_properties=retain_variant_properties,
             deployment_config=sagemaker.CfnEndpoint.DeploymentConfigProperty(
                 blue_green_update_policy=sagemaker.CfnEndpoint.BlueGreenUpdatePolicyProperty(
                     traffic_routing_configuration=traffic_routing(rollout),

@@ -6,9 +6,11 @@ app.py adds the stack only where it exists and an environment has a [monitoring]
 
 from __future__ import annotations
 
+import hashlib
+import json
 from typing import Any
 
-from aws_cdk import Names, Stack
+from aws_cdk import CfnResource, Names, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
@@ -16,6 +18,7 @@ from constructs import Construct
 from ..bucket_layout import baseline_key, data_capture_prefix, monitoring_prefix
 from ..config import Environment, Monitoring, Project
 from ..images import model_monitor_image
+from ..naming import MODEL_NAME_DIGITS
 from .artifacts_stack import import_artifacts_bucket
 from .permissions import (
     Grant,
@@ -29,6 +32,25 @@ from .permissions import (
 )
 
 SAGEMAKER = sagemaker.CfnDataQualityJobDefinition
+
+
+def content_name(
+    scope: Construct, resource: CfnResource, *, model_sha256: str, max_length: int
+) -> str:
+    """A unique name for `resource` that changes whenever one of its properties does.
+
+    `<construct path, cut short>-<8 hex: digest of the properties but the model>-<the model
+    sha256's first 12 hex>`. A new model renames it through the last part, which a
+    model rollback re-points along with the rest of the template (rollback.repoint_model);
+    any other change through the digest.
+    """
+    properties = json.dumps(Stack.of(scope).resolve(resource._cfn_properties), sort_keys=True)
+    digest = hashlib.sha256(properties.replace(model_sha256, "<model>").encode()).hexdigest()
+    suffix = f"-{digest[:8]}-{model_sha256[:MODEL_NAME_DIGITS]}"
+    prefix = Names.unique_resource_name(
+        resource, max_length=max_length - len(suffix), separator="-"
+    )
+    return prefix + suffix
 
 
 class DataQualityMonitor(Construct):
@@ -49,17 +71,23 @@ class DataQualityMonitor(Construct):
         statistics_uri: str,
         constraints_uri: str,
         output_uri: str,
+        model_sha256: str,
     ) -> None:
         super().__init__(scope, id)
         self.role, self.policy = sagemaker_role(
             self, f"Runs Model Monitor data-quality jobs on {endpoint_name}"
         )
-        # CloudFormation requires names here; derive unique ones (<= 63) from the path.
+        # Every property of a data-quality job definition is create-only, so a new baseline
+        # (every new model) replaces it, and CloudFormation refuses to replace a resource
+        # under the name it already has ("CloudFormation cannot update a stack when a
+        # custom-named resource requires replacing", Name type,
+        # https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-name.html).
+        # JobDefinitionName is optional, but the schedule names its job and the type returns
+        # only its ARN (lowercased by SageMaker); so the name carries a digest of the
+        # definition: whatever replaces it also renames it, and the schedule follows in place.
         self.job_definition = SAGEMAKER(
             self,
             "JobDefinition",
-            job_definition_name=Names.unique_resource_name(self, max_length=59, separator="-")
-            + "-job",
             endpoint_name=endpoint_name,
             role_arn=self.role.role_arn,
             data_quality_app_specification=SAGEMAKER.DataQualityAppSpecificationProperty(
@@ -102,6 +130,9 @@ class DataQualityMonitor(Construct):
                 max_runtime_in_seconds=settings.max_runtime_seconds
             ),
         )
+        self.job_definition.job_definition_name = content_name(
+            self, self.job_definition, model_sha256=model_sha256, max_length=63
+        )
         self.job_definition.node.add_dependency(self.policy)
         self.schedule = sagemaker.CfnMonitoringSchedule(
             self,
@@ -115,6 +146,10 @@ class DataQualityMonitor(Construct):
                 ),
             ),
         )
+        # The schedule names its job definition by a plain string, so CloudFormation sees no
+        # reference: without this it creates both at once and the schedule can fail to
+        # find its job.
+        self.schedule.add_dependency(self.job_definition)
 
 
 class MonitoringStack(Stack):
@@ -153,6 +188,7 @@ class MonitoringStack(Stack):
                 baseline_key(model_sha256, "constraints.json")
             ),
             output_uri=self.bucket.s3_url_for_object(monitoring_prefix(environment.name)),
+            model_sha256=model_sha256,
         )
         describe_endpoint = iam.PolicyStatement(
             actions=["sagemaker:DescribeEndpoint"],

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
-from aws_cdk import Stack
+from aws_cdk import ArnFormat, Stack
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
@@ -13,12 +14,14 @@ from constructs import Construct
 from ..bucket_layout import MODELS_PREFIX, data_capture_prefix, model_key
 from ..config import Environment, Project
 from ..images import sklearn_image
+from ..naming import VARIANT_NAME, endpoint_name
 from .alarms import EndpointAlarms
 from .artifacts_stack import import_artifacts_bucket
 from .autoscaling import VariantAutoscaling
 from .dashboard import EndpointDashboard
-from .model_endpoint import VARIANT_NAME, ModelEndpoint
+from .model_endpoint import ModelEndpoint
 from .permissions import (
+    Grant,
     allow,
     pull_image,
     put_metrics,
@@ -28,16 +31,11 @@ from .permissions import (
 )
 
 
-def endpoint_name(project: Project, environment: Environment) -> str:
-    """Fixed per environment: alarms and autoscaling must name the endpoint before it exists."""
-    return f"{project.name}-{environment.name}"
-
-
 class ServingStack(Stack):
     """Serves the model whose sha256 is given, from the environment's artifact bucket.
 
     Attributes: ``bucket`` (imported), ``alarms``, ``endpoint`` (ModelEndpoint),
-    ``autoscaling`` and ``dashboard``.
+    ``autoscaling`` (None when the environment switches it off) and ``dashboard``.
     """
 
     def __init__(
@@ -71,19 +69,24 @@ class ServingStack(Stack):
             rollout=environment.rollout,
             capture_uri=self.bucket.s3_url_for_object(data_capture_prefix(environment.name)),
             rollback_alarm_names=self.alarms.names,
+            retain_variant_properties=environment.autoscaling.enabled,
         )
         # A deployment watches the alarms, so they must exist before the endpoint changes.
         self.endpoint.endpoint.node.add_dependency(self.alarms)
-        self._grant_runtime_access(self.endpoint.policy, self.bucket, environment)
-        self.autoscaling = VariantAutoscaling(
-            self,
-            "Autoscaling",
-            endpoint_name=name,
-            variant_name=VARIANT_NAME,
-            settings=environment.autoscaling,
+        self._grant_runtime_access(
+            self.endpoint.policy, self.bucket, environment, self.alarms.names
         )
-        # The scalable target names the endpoint, so the endpoint must exist first.
-        self.autoscaling.node.add_dependency(self.endpoint.endpoint)
+        self.autoscaling = None
+        if environment.autoscaling.enabled:
+            self.autoscaling = VariantAutoscaling(
+                self,
+                "Autoscaling",
+                endpoint_name=name,
+                variant_name=VARIANT_NAME,
+                settings=environment.autoscaling,
+            )
+            # The scalable target names the endpoint, so the endpoint must exist first.
+            self.autoscaling.node.add_dependency(self.endpoint.endpoint)
         self.dashboard = EndpointDashboard(
             self,
             "Dashboard",
@@ -96,7 +99,11 @@ class ServingStack(Stack):
         )
 
     def _grant_runtime_access(
-        self, policy: iam.Policy, bucket: s3.IBucket, environment: Environment
+        self,
+        policy: iam.Policy,
+        bucket: s3.IBucket,
+        environment: Environment,
+        alarm_names: Sequence[str],
     ) -> None:
         """What the model container needs at run time, and nothing more."""
         allow(
@@ -107,6 +114,23 @@ class ServingStack(Stack):
                 *pull_image(self, "sklearn", environment),
                 write_logs(self, environment, "/aws/sagemaker/Endpoints/*"),
                 put_metrics("StringEquals", "/aws/sagemaker/Endpoints"),
+                # "Ensure that your IAM execution role has permission to perform the
+                # cloudwatch:DescribeAlarms action on the auto-rollback alarms you specify"
+                # (https://docs.aws.amazon.com/sagemaker/latest/dg/deployment-guardrails-configuration.html).
+                Grant(
+                    iam.PolicyStatement(
+                        actions=["cloudwatch:DescribeAlarms"],
+                        resources=[
+                            self.format_arn(
+                                service="cloudwatch",
+                                resource="alarm",
+                                resource_name=alarm,
+                                arn_format=ArnFormat.COLON_RESOURCE_NAME,
+                            )
+                            for alarm in alarm_names
+                        ],
+                    )
+                ),
             ],
             "Scoped wildcards: model artifacts are content-addressed objects under models/; "
             "captured requests are written under this environment's prefix; the container "

@@ -11,14 +11,22 @@ header. The answer is application/json {"scores": [...]}, one probability per ro
 
 A bad request raises a HandlerError whose `status_code` is the HTTP status it deserves (400
 bad payload, 415 unsupported content type, 406 unsupported accept) and whose message says
-exactly what is wrong. The container's single-model server reports any handler exception as
-a server error with that message in its log; the status codes are what a caller of these
-functions (tests, a local server) should answer with.
+exactly what is wrong. The container calls `model_fn` and `transform_fn`; `transform_fn`
+answers a refusal with that status and a JSON error body, so a bad caller counts as
+Invocation4XXErrors, not as Invocation5XXErrors, which page people and roll deployments
+back (https://docs.aws.amazon.com/sagemaker/latest/dg/monitoring-cloudwatch.html). The
+container's framework returns a Response that transform_fn returns as it is, where an
+exception from a handler function becomes a 500 (aws/sagemaker-containers,
+`_transformer.py` `transform` and `_functions.error_wrapper`); the scikit-learn container
+refuses a module with transform_fn next to input_fn, predict_fn or output_fn
+(sagemaker_sklearn_container/serving.py), so those are `read_request`, `score` and
+`write_answer` here.
 """
 
 from __future__ import annotations
 
 import csv
+import importlib
 import io
 import json
 import math
@@ -108,7 +116,7 @@ def _sigmoid(x: float) -> float:
     return exp_x / (1.0 + exp_x)
 
 
-# --- the four functions the container calls -------------------------------------------------
+# --- the functions the container calls, and the steps of transform_fn ----------------------
 
 
 def model_fn(model_dir: str) -> Model:
@@ -116,8 +124,8 @@ def model_fn(model_dir: str) -> Model:
     return Model.from_document(json.loads(Path(model_dir, MODEL_FILE).read_text(encoding="utf-8")))
 
 
-def input_fn(request_body: bytes | str, request_content_type: str | None) -> Instances:
-    """Read the rows of a JSON or CSV body (predict_fn checks them against the model)."""
+def read_request(request_body: bytes | str, request_content_type: str | None) -> Instances:
+    """Read the rows of a JSON or CSV body (score checks them against the model)."""
     media_type = _media_type(request_content_type or JSON)
     if media_type not in (JSON, CSV):
         raise UnsupportedContentType(
@@ -135,17 +143,48 @@ def input_fn(request_body: bytes | str, request_content_type: str | None) -> Ins
     return _csv_rows(text)
 
 
-def predict_fn(input_data: Instances, model: Model) -> list[float]:
+def score(input_data: Instances, model: Model) -> list[float]:
     """Score every row; rows are lists in feature order or objects keyed by feature name."""
     rows = [input_data.values(index, model.features) for index in range(len(input_data.rows))]
     return [model.score(row) for row in rows]
 
 
-def output_fn(prediction: list[float], accept: str | None) -> tuple[str, str]:
+def write_answer(prediction: list[float], accept: str | None) -> tuple[str, str]:
     """{"scores": [...]} as application/json, whatever JSON-compatible Accept asked for it."""
     if not _accepts_json(accept):
         raise UnsupportedAccept(f"cannot answer in {accept!r}; this model answers {JSON}")
     return json.dumps({"scores": prediction}), JSON
+
+
+def transform_fn(
+    model: Model, request_body: bytes | str, content_type: str | None, accept: str | None
+) -> Any:
+    """One invocation: (body, content type) when scored, else an error Response with the
+    refusal's 4xx status and {"error": "..."}."""
+    try:
+        return write_answer(score(read_request(request_body, content_type), model), accept)
+    except HandlerError as refusal:
+        return error_response(refusal)
+
+
+def error_response(refusal: HandlerError) -> Any:
+    """The container's Response class (a Flask Response) when there is one, else a plain
+    stand-in with the same fields (tests, a local server)."""
+    body = json.dumps({"error": refusal.message})
+    try:
+        worker = importlib.import_module("sagemaker_containers._worker")
+    except ImportError:
+        return Answer(response=body, status=refusal.status_code, mimetype=JSON)
+    return worker.Response(response=body, status=refusal.status_code, mimetype=JSON)
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What error_response gives outside the container: the Response's three fields."""
+
+    response: str
+    status: int
+    mimetype: str
 
 
 # --- request parsing ------------------------------------------------------------------------

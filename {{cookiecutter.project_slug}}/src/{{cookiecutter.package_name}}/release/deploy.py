@@ -27,11 +27,12 @@ from rich.table import Table
 from ..bucket_layout import baseline_key, model_key
 from ..config import Environment, Settings
 from ..errors import AwsError, DeployError, Refusal
-from ..naming import ARTIFACTS, SERVING, stack_name, stack_names
+from ..naming import ARTIFACTS, SERVING, endpoint_name, stack_name, stack_names
 from . import guardrails
 from .aws import Aws, caller_identity, connect, error_code, one_line
 from .bundle import write_bundle
 from .cost import estimate
+from .endpoint_state import live_endpoint, planned_instance_types
 from .execute import execute_change_set
 from .git import GitState, git, read_state
 from .github import GitHub, check_commit_ci
@@ -275,6 +276,7 @@ def _plan_and_apply(
     if source.model is None or (request.execute and not request.upload_artifacts):
         _require_artifact(ledger_of(settings, environment, checked.aws), source.model_sha256)
 
+    _check_endpoint_update(settings, checked, source)
     planned: list[StackPlan] = []
     executed = False
     try:
@@ -346,6 +348,22 @@ def _plan_and_apply(
             delete_change_sets(cloudformation, planned)
     result = Result.SUCCEEDED if plan.has_changes else Result.NO_CHANGES
     return DeployOutcome(result, deploy_id, folder / "bundle", plan, record)
+
+
+def _check_endpoint_update(settings: Settings, checked: _Preflight, source: Source) -> None:
+    """Refuse, before any change set, an update SageMaker would fail (endpoint_state.py)."""
+    serving = dict(source.templates).get(stack_name(settings.project, checked.environment, SERVING))
+    endpoint = endpoint_name(settings.project, checked.environment)
+    live = live_endpoint(checked.aws, endpoint) if serving is not None else None
+    if live is None or serving is None:
+        return
+    guardrails.check_instance_type(
+        checked.environment.name,
+        endpoint,
+        live.instance_types,
+        live.autoscaled,
+        planned_instance_types(serving),
+    )
 
 
 def _has_run(settings: Settings, checked: _Preflight, commit: str) -> bool:

@@ -114,3 +114,29 @@ def check_not_busy(statuses: Mapping[str, tuple[str, int]]) -> None:
                 f"{stack} is {status}: another operation is changing it; wait until it "
                 "settles (watch it in the CloudFormation console) and retry"
             )
+
+
+def check_instance_type(
+    environment: str,
+    endpoint: str,
+    live: Mapping[str, str],
+    autoscaled: Iterable[str],
+    planned: Mapping[str, str],
+) -> None:
+    """An autoscaled variant keeps its instance type: SageMaker fails an update that changes
+    it ("If the update would change the instance type for any model that is a target for
+    auto scaling, the update fails", endpoint-scaling-update.html). One change set cannot
+    deregister the target first (CloudFormation removes resources after it updates), so the
+    way through is three deploys, named here.
+
+    live, planned: variant -> instance type; autoscaled: variants with a scalable target.
+    """
+    for variant in sorted(set(autoscaled)):
+        before, after = live.get(variant), planned.get(variant)
+        if before and after and before != after:
+            raise Refusal(
+                f"{endpoint} would change {variant} from {before} to {after}, and SageMaker "
+                "refuses that on an autoscaled variant; deploy with "
+                f"[environments.{environment}.autoscaling] enabled = false first, then the "
+                "new instance type, then enabled = true again"
+            )

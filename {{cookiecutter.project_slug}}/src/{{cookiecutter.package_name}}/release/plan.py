@@ -94,6 +94,17 @@ def stack_status(cloudformation: Any, stack_name: str) -> str | None:
     return None if status == "DELETE_COMPLETE" else status
 
 
+def change_set_type_for(status: str | None) -> str:
+    """CREATE for a new stack and for one that only has change sets (REVIEW_IN_PROGRESS:
+    a first deploy whose change set failed, or an interrupted dry run), else UPDATE.
+
+    CloudFormation counts a REVIEW_IN_PROGRESS stack as not existing: an UPDATE change set
+    on it is refused ("Stack [name] does not exist"), a CREATE one is taken
+    (https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_CreateChangeSet.html).
+    """
+    return "CREATE" if status in {None, "REVIEW_IN_PROGRESS"} else "UPDATE"
+
+
 def pending_change_sets(cloudformation: Any, stack_name: str) -> int:
     summaries = cloudformation.list_change_sets(StackName=stack_name).get("Summaries", [])
     return sum(1 for s in summaries if s.get("ExecutionStatus") == "AVAILABLE")
@@ -127,7 +138,8 @@ def create_change_set(
     template_path: Path,
     change_set_name: str,
 ) -> StackPlan:
-    change_set_type = "UPDATE" if stack_status(cloudformation, stack_name) else "CREATE"
+    status = stack_status(cloudformation, stack_name)
+    change_set_type = change_set_type_for(status)
     try:
         created = cloudformation.create_change_set(
             StackName=stack_name,
@@ -162,7 +174,9 @@ def delete_change_sets(cloudformation: Any, stacks: Iterable[StackPlan]) -> None
     """Remove the plan's change sets, and the empty stacks a CREATE change set made.
 
     Deleting a CREATE change set leaves its stack in REVIEW_IN_PROGRESS on real
-    CloudFormation; deleting that stack (it has no resources) leaves AWS as it was.
+    CloudFormation; deleting that stack (it has no resources) leaves AWS as it was. Deleting
+    a stack deletes every change set on it, so a stack that still holds another deploy's
+    change set is left alone.
     """
     for stack in stacks:
         if stack.change_set_id is None:
@@ -174,9 +188,11 @@ def delete_change_sets(cloudformation: Any, stacks: Iterable[StackPlan]) -> None
                 raise AwsError(
                     f"cannot delete change set of {stack.stack_name}: {one_line(error)}"
                 ) from None
-        if stack.change_set_type == "CREATE" and stack_status(cloudformation, stack.stack_name) in {
-            "REVIEW_IN_PROGRESS"
-        }:
+        if (
+            stack.change_set_type == "CREATE"
+            and stack_status(cloudformation, stack.stack_name) == "REVIEW_IN_PROGRESS"
+            and not cloudformation.list_change_sets(StackName=stack.stack_name).get("Summaries")
+        ):
             cloudformation.delete_stack(StackName=stack.stack_name)
 
 

@@ -30,7 +30,7 @@ from rich.console import Console
 from ..bucket_layout import model_key
 from ..config import Environment, Settings
 from ..errors import Refusal
-from ..naming import SERVING, stack_name, stack_names
+from ..naming import MODEL_NAME_DIGITS, SERVING, stack_name, stack_names
 from .bundle import TEMPLATES, sha256_of
 from .deploy import DeployOutcome, DeployRequest, Source, apply_source, preflight
 from .git import git
@@ -107,12 +107,20 @@ def repoint_model(document: Any, old: str, new: str) -> tuple[Any, int]:
 
     A model is named by its sha256: in the Model's artifact URL (often inside an Fn::Join)
     and in the model-sha256 tags. Being a 64-hex content address, it matches only as a whole
-    run of hex digits, so nothing else can change by accident; keys are left alone.
+    run of hex digits, so nothing else can change by accident; keys are left alone. Names
+    that follow the model end in "-" and its first MODEL_NAME_DIGITS digits (the job
+    definition of Model Monitor, whose every property is create-only): those change too.
     """
     for digest in (old, new):
         if not re.fullmatch(_SHA256, digest):
             raise ValueError(f"{digest!r} is not a sha256 hex digest")
-    pattern = re.compile(f"(?<![0-9a-f]){old}(?![0-9a-f])")
+    short = old[:MODEL_NAME_DIGITS]
+    # The whole digest anywhere, or its short form closing a name (infra/monitoring.py).
+    pattern = re.compile(f"(?<![0-9a-f]){old}(?![0-9a-f])|(?<=-){short}$")
+
+    def swap(match: re.Match[str]) -> str:
+        return new if len(match.group(0)) == len(old) else new[:MODEL_NAME_DIGITS]
+
     count = 0
 
     def walk(value: Any) -> Any:
@@ -122,7 +130,7 @@ def repoint_model(document: Any, old: str, new: str) -> tuple[Any, int]:
         if isinstance(value, list):
             return [walk(item) for item in value]
         if isinstance(value, str):
-            replaced, found = pattern.subn(new, value)
+            replaced, found = pattern.subn(swap, value)
             count += 1 if found else 0
             return replaced
         return value

@@ -34,7 +34,7 @@ class Verified:
 
 
 def _name(physical_id: str) -> str:
-    """SageMaker resources' physical ids are ARNs on moto and names on AWS; we need names."""
+    """A SageMaker resource's physical id is its ARN (name lowercased); we need the name."""
     return physical_id.rsplit("/", 1)[-1] if physical_id.startswith("arn:") else physical_id
 
 
@@ -78,11 +78,11 @@ def verify_endpoint(
             raise _NotServing(f"{stack_name} has no endpoint or endpoint config resource")
         endpoint, intended_config = names[endpoint_id], names[config_id]
         described = _wait_in_service(sagemaker, endpoint, timeout_seconds)
-        _check_serving(sagemaker, described, intended_config, model_sha256)
+        config = _check_serving(sagemaker, described, intended_config, model_sha256)
         smoke = _smoke(runtime, endpoint)
     except _NotServing as problem:
         return Failure(stack=stack_name, resource="endpoint", reason=str(problem))
-    return Verified(endpoint=endpoint, endpoint_config=intended_config, smoke=smoke)
+    return Verified(endpoint=endpoint, endpoint_config=config, smoke=smoke)
 
 
 def _wait_in_service(sagemaker: Any, endpoint: str, timeout_seconds: float) -> dict[str, Any]:
@@ -101,9 +101,16 @@ def _wait_in_service(sagemaker: Any, endpoint: str, timeout_seconds: float) -> d
 
 def _check_serving(
     sagemaker: Any, described: dict[str, Any], intended_config: str, model_sha256: str
-) -> None:
+) -> str:
+    """The endpoint config's name as SageMaker spells it, once it checks out.
+
+    The intended name comes from the stack's physical id, an ARN, and SageMaker lowercases
+    the name in ARNs while DescribeEndpoint keeps the case it was created with: names are
+    compared casefolded.
+    """
     endpoint = described["EndpointName"]
-    if described["EndpointConfigName"] != intended_config:
+    config_name = str(described["EndpointConfigName"])
+    if config_name.casefold() != intended_config.casefold():
         raise _NotServing(
             f"{endpoint} serves {described['EndpointConfigName']}, not this deploy's "
             f"{intended_config} (a deployment may have rolled back on an alarm)"
@@ -116,11 +123,12 @@ def _check_serving(
         raise _NotServing(
             f"{endpoint} is tagged model {tags.get(MODEL_SHA256_TAG)}, not {model_sha256}"
         )
-    config = sagemaker.describe_endpoint_config(EndpointConfigName=intended_config)
+    config = sagemaker.describe_endpoint_config(EndpointConfigName=config_name)
     model = sagemaker.describe_model(ModelName=config["ProductionVariants"][0]["ModelName"])
     url = model["PrimaryContainer"]["ModelDataUrl"]
     if not url.endswith(model_key(model_sha256)):
         raise _NotServing(f"{endpoint}'s model reads {url}, not {model_key(model_sha256)}")
+    return config_name
 
 
 def _smoke(runtime: Any, endpoint: str) -> str:

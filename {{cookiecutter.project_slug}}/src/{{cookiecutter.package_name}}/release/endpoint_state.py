@@ -1,0 +1,65 @@
+"""What the live endpoint's variants run, and what a template would make them run.
+
+The deploy reads both before it creates a change set, for the one endpoint update that
+SageMaker refuses and CloudFormation cannot work around: "If the update would change the
+instance type for any model that is a target for auto scaling, the update fails"
+(https://docs.aws.amazon.com/sagemaker/latest/dg/endpoint-scaling-update.html).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from botocore.exceptions import ClientError
+
+from ..errors import AwsError
+from .aws import Aws, one_line
+
+
+@dataclass(frozen=True)
+class LiveEndpoint:
+    instance_types: dict[str, str]  # variant -> instance type
+    autoscaled: frozenset[str]  # variants registered with Application Auto Scaling
+
+
+def planned_instance_types(template_path: Path) -> dict[str, str]:
+    """variant -> instance type, from a serving template's EndpointConfig."""
+    template = json.loads(template_path.read_text(encoding="utf-8"))
+    return {
+        str(variant["VariantName"]): str(variant.get("InstanceType", ""))
+        for resource in template.get("Resources", {}).values()
+        if resource.get("Type") == "AWS::SageMaker::EndpointConfig"
+        for variant in resource.get("Properties", {}).get("ProductionVariants", [])
+    }
+
+
+def live_endpoint(aws: Aws, endpoint: str) -> LiveEndpoint | None:
+    """None when the endpoint does not exist yet."""
+    sagemaker = aws.client("sagemaker")
+    try:
+        described = sagemaker.describe_endpoint(EndpointName=endpoint)
+        config = sagemaker.describe_endpoint_config(
+            EndpointConfigName=described["EndpointConfigName"]
+        )
+        targets = aws.client("application-autoscaling").describe_scalable_targets(
+            ServiceNamespace="sagemaker",
+            ResourceIds=[
+                f"endpoint/{endpoint}/variant/{v['VariantName']}"
+                for v in config["ProductionVariants"]
+            ],
+        )
+    except ClientError as error:
+        if "Could not find" in str(error):
+            return None
+        raise AwsError(f"cannot read endpoint {endpoint}: {one_line(error)}") from None
+    return LiveEndpoint(
+        instance_types={
+            str(v["VariantName"]): str(v.get("InstanceType", ""))
+            for v in config["ProductionVariants"]
+        },
+        autoscaled=frozenset(
+            str(t["ResourceId"]).rsplit("/", 1)[-1] for t in targets.get("ScalableTargets", [])
+        ),
+    )
