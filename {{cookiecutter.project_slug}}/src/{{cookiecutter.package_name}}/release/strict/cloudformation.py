@@ -163,19 +163,11 @@ def _parse(template: str) -> dict[str, Any]:
 
 
 def _create_change_set(original: Callable[..., tuple[str, str]]) -> Callable[..., tuple[str, str]]:
-    def create_change_set(
-        self: CloudFormationBackend,
-        *,
-        stack_name: str,
-        change_set_name: str,
-        template: str,
-        parameters: dict[str, str],
-        description: str,
-        change_set_type: str,
-        notification_arns: list[str] | None = None,
-        tags: dict[str, str] | None = None,
-        role_arn: str | None = None,
-    ) -> tuple[str, str]:
+    def create_change_set(self: CloudFormationBackend, **call: Any) -> tuple[str, str]:
+        """moto's own keywords (stack_name, change_set_name, template, parameters,
+        description, change_set_type, notification_arns, tags, role_arn), passed on."""
+        stack_name, change_set_name = str(call["stack_name"]), str(call["change_set_name"])
+        template, change_set_type = str(call["template"]), str(call["change_set_type"])
         validate_create_change_set(change_set_name)
         live = _live_stack(self, stack_name)
         reviewing = live is not None and live.status == "REVIEW_IN_PROGRESS"
@@ -222,28 +214,17 @@ def _create_change_set(original: Callable[..., tuple[str, str]]) -> Callable[...
                 change_set_name=change_set_name,
                 stack=live,
                 template=template,
-                parameters=parameters,
-                description=description,
-                notification_arns=notification_arns,
-                tags=tags,
-                role_arn=role_arn,
+                parameters=call["parameters"],
+                description=call["description"],
+                notification_arns=call.get("notification_arns"),
+                tags=call.get("tags"),
+                role_arn=call.get("role_arn"),
             )
             change_set.status, change_set.execution_status = "CREATE_COMPLETE", "AVAILABLE"
             self.change_sets[change_set_id] = change_set
             stack_id = live.stack_id
         else:
-            change_set_id, stack_id = original(
-                self,
-                stack_name=stack_name,
-                change_set_name=change_set_name,
-                template=template,
-                parameters=parameters,
-                description=description,
-                change_set_type=change_set_type,
-                notification_arns=notification_arns,
-                tags=tags,
-                role_arn=role_arn,
-            )
+            change_set_id, stack_id = original(self, **call)
             change_set = self.change_sets[change_set_id]
         if change_set.change_set_type == "UPDATE" and change_set.status == "CREATE_COMPLETE":
             _annotate(change_set, change_set.stack.template_dict, new_template)

@@ -5,7 +5,8 @@ against the same server the code under test calls:
 
 - an API error at a chosen call: `{"action": "DeleteChangeSet", "error": "ExpiredToken"}`
   answers that call with the error AWS sends (codes below), `times` times (default 1),
-  after `skip` matching calls pass (default 0);
+  after `skip` matching calls pass (default 0); action "*" matches every call (credentials
+  that expired: every call fails from then on);
 - a changed answer: `{"action": "DescribeEndpoint", "override": {"EndpointConfigName": "x"}}`
   merges fields into a JSON-protocol answer (SageMaker's endpoint quietly back on an older
   config after an alarm rollback, while CloudFormation reported success);
@@ -110,7 +111,7 @@ class Faults:
         """The fault for this call, if one is due (counting it)."""
         with self.lock:
             for fault in self.calls:
-                if fault.action != action or fault.times <= 0:
+                if fault.action not in (action, "*") or fault.times <= 0:
                     continue
                 if fault.skip > 0:
                     fault.skip -= 1

@@ -32,11 +32,26 @@ StartResponse = Callable[..., Any]
 _CONTROL = "/strict-api/"
 
 
+def _rest_action(environ: dict[str, Any]) -> str:
+    """The two REST calls faults are asked for: SageMaker Runtime's InvokeEndpoint
+    (POST /endpoints/<name>/invocations) and S3's PutObject (PUT /<bucket>/<key>, path
+    style, as boto3 addresses a loopback endpoint)."""
+    path, method = environ.get("PATH_INFO", ""), environ.get("REQUEST_METHOD", "")
+    if method == "POST" and path.startswith("/endpoints/") and path.endswith("/invocations"):
+        return "InvokeEndpoint"
+    if method == "PUT" and path.strip("/").count("/") >= 1 and not environ.get("QUERY_STRING"):
+        return "PutObject"
+    return ""
+
+
 def _action(environ: dict[str, Any], body: bytes) -> tuple[str, bool]:
     """(the API action, whether the call is JSON protocol) of an AWS request."""
     target = environ.get("HTTP_X_AMZ_TARGET", "")
     if target:
         return target.rsplit(".", 1)[-1], True
+    rest = _rest_action(environ)
+    if rest:
+        return rest, rest == "InvokeEndpoint"
     if environ.get("REQUEST_METHOD") == "POST" and body:
         fields = parse_qs(body.decode("utf-8", "replace"))
         if "Action" in fields:
@@ -51,6 +66,12 @@ def _error(fault: CallFault, json_protocol: bool) -> tuple[str, list[tuple[str, 
     if json_protocol:
         body = json.dumps({"__type": json_code, "message": message}).encode()
         headers = [("Content-Type", "application/x-amz-json-1.1")]
+    elif fault.action == "PutObject":  # S3's REST errors: a bare <Error> document
+        body = (
+            f"<Error><Code>{query_code}</Code><Message>{message}</Message>"
+            "<RequestId>strict-local-aws</RequestId></Error>"
+        ).encode()
+        headers = [("Content-Type", "application/xml")]
     else:
         body = (
             "<ErrorResponse><Error><Type>Sender</Type>"
