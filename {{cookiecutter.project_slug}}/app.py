@@ -5,8 +5,9 @@
 """
 
 import sys
+from pathlib import Path
 
 from {{ cookiecutter.package_name }}.infra.app import cli_main
 
 if __name__ == "__main__":
-    sys.exit(cli_main())
+    sys.exit(cli_main(Path(__file__).resolve().parent))

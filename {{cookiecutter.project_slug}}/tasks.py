@@ -16,17 +16,24 @@ from invoke.exceptions import Exit
 from invoke.tasks import task
 
 LINT_COMMANDS = ("ruff check .", "ruff format --check .", "mypy")
+# The project is the folder of this tasks.py (the one invoke loaded), whichever installed
+# package runs it: its config, its git repository, its build/.
+ROOT = Path(__file__).resolve().parent
 
 
 @contextmanager
 def refusals() -> Iterator[None]:
-    """A ProjectError is one line on stderr and exit 1, not a traceback."""
-    from {{ cookiecutter.package_name }}.errors import ProjectError
+    """An expected failure (a ProjectError, AWS unreachable, no or expired credentials) is one
+    line on stderr and exit 1, not a traceback; a bug keeps its traceback."""
+    from {{ cookiecutter.package_name }}.errors import expected_failure
 
     try:
         yield
-    except ProjectError as error:
-        raise Exit(f"error: {error}", code=1) from None
+    except Exception as error:
+        expected = expected_failure(error)
+        if expected is None:
+            raise
+        raise Exit(f"error: {expected}", code=1) from None
 
 
 @task
@@ -55,7 +62,7 @@ def synth(c: Context, env: list[str], model_sha256: str = "", outdir: str = "cdk
     from {{ cookiecutter.package_name }} import commands
 
     with refusals():
-        commands.synth(env, Path(outdir), model_sha256)
+        commands.synth(ROOT, env, Path(outdir), model_sha256)
 
 
 @task(help={"outdir": "Where model.json goes (default: build/model)"})
@@ -64,7 +71,7 @@ def train(c: Context, outdir: str = "build/model") -> None:
     from {{ cookiecutter.package_name }}.model.commands import train_command
 
     with refusals():
-        train_command(Path(outdir))
+        train_command(ROOT, Path(outdir))
 
 
 @task(help={"outdir": "Where model.tar.gz and the baseline go (default: build/model)"})
@@ -73,7 +80,7 @@ def package(c: Context, outdir: str = "build/model") -> None:
     from {{ cookiecutter.package_name }}.model.commands import package_command
 
     with refusals():
-        package_command(Path(outdir))
+        package_command(ROOT, Path(outdir))
 
 
 @task(
@@ -97,6 +104,7 @@ def deploy(
 
     with refusals():
         commands.deploy(
+            ROOT,
             env,
             execute=execute,
             upload_artifacts=upload_artifacts,
@@ -128,6 +136,7 @@ def rollback(
 
     with refusals():
         commands.rollback(
+            ROOT,
             env,
             to=to,
             to_model_package=to_model_package,
@@ -149,7 +158,7 @@ def tag(c: Context, bump: str = "", execute: bool = False) -> None:
     from {{ cookiecutter.package_name }} import commands
 
     with refusals():
-        commands.tag(bump=bump, execute=execute)
+        commands.tag(ROOT, bump=bump, execute=execute)
 
 
 @task(
@@ -165,7 +174,7 @@ def governance(c: Context, execute: bool = False) -> None:
     from {{ cookiecutter.package_name }} import commands
 
     with refusals():
-        status = commands.governance(execute=execute)
+        status = commands.governance(ROOT, execute=execute)
     if status:
         raise Exit(code=status)
 
@@ -182,7 +191,7 @@ def history(c: Context, env: str, json: bool = False, limit: int = 0) -> None:
     from {{ cookiecutter.package_name }} import commands
 
     with refusals():
-        commands.history(env, as_json=json, limit=limit)
+        commands.history(ROOT, env, as_json=json, limit=limit)
 
 
 @task(
@@ -199,7 +208,7 @@ def local_aws(c: Context, env: str = "local", stop: bool = False, status: bool =
     if stop and status:
         raise Exit("error: give --stop or --status, not both", code=1)
     with refusals():
-        commands.local_aws(env, "stop" if stop else "status" if status else "start")
+        commands.local_aws(ROOT, env, "stop" if stop else "status" if status else "start")
 
 
 @task(
@@ -210,11 +219,10 @@ def local_aws(c: Context, env: str = "local", stop: bool = False, status: bool =
 )
 def template_check(c: Context, strict: bool = False) -> None:
     """Is this project up to date with its template? (cruft check on .cruft.json)"""
-    from {{ cookiecutter.package_name }}.commands import project_root
     from {{ cookiecutter.package_name }}.template_update import check_template
 
     with refusals():
-        status = check_template(project_root())
+        status = check_template(ROOT)
     if status.exit_code(strict=strict):
         raise Exit(status.line, code=1)
     print(status.line)

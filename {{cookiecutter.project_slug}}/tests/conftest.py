@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import shutil
 import subprocess
 import tomllib
 import urllib.request
@@ -15,14 +16,17 @@ import pytest
 
 # Through the infra package, which points jsii at the bundled Node.js before aws_cdk loads;
 # test modules may import aws_cdk directly because pytest imports this file first.
-from {{ cookiecutter.package_name }}.config import CONFIG_PATH, Settings, load, parse
+from {{ cookiecutter.package_name }}.config import Settings, config_path, load, parse
 from {{ cookiecutter.package_name }}.infra.app import SynthesizedStack, synthesize_into
 
 from .github_standin import GitHubStandIn
 
+# The project under test: the folder holding these tests (never the package's __file__).
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+CONFIG_PATH = config_path(PROJECT_ROOT)
 # A model digest that is not the placeholder, so tests see it flow into the templates.
 MODEL_SHA256 = "ab" * 32
-ENVIRONMENTS = list(load().environments)
+ENVIRONMENTS = list(load(PROJECT_ROOT).environments)
 
 if TYPE_CHECKING:
     from aws_cdk.assertions import Template
@@ -30,7 +34,7 @@ if TYPE_CHECKING:
 
 @pytest.fixture(scope="session")
 def settings() -> Settings:
-    return load()
+    return load(PROJECT_ROOT)
 
 
 @pytest.fixture(scope="session")
@@ -110,13 +114,17 @@ def local_settings(aws: str) -> Settings:
 
 @pytest.fixture
 def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A git repository with one commit on main, as a deploy's root (build/ ignored)."""
+    """A git repository with one commit on main, as a deploy's root (build/ ignored), holding
+    this project's config/."""
     for variable in ("GITHUB_REF", "GITHUB_ACTOR", "GITHUB_STEP_SUMMARY"):
         monkeypatch.delenv(variable, raising=False)
     root = tmp_path / "project"
     root.mkdir()
     (root / ".gitignore").write_text("build/\n", encoding="utf-8")
     (root / "README.md").write_text("a project\n", encoding="utf-8")
+    # The project's config, as a baked project has it: a deploy reads config/model.toml from
+    # its root (the settings under test are passed in, pointed at the test's local AWS).
+    shutil.copytree(PROJECT_ROOT / "config", root / "config")
     for command in (
         ["git", "init", "-q", "-b", "main"],
         ["git", "add", "-A"],

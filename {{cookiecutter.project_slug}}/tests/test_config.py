@@ -11,13 +11,15 @@ from typing import Any
 import pytest
 
 from {{ cookiecutter.package_name }}.config import (
-    CONFIG_PATH,
     RolloutStrategy,
     Settings,
+    config_path,
     load,
     parse,
 )
 from {{ cookiecutter.package_name }}.errors import ConfigError
+
+from .conftest import CONFIG_PATH
 
 DOCUMENT: dict[str, Any] = tomllib.loads(CONFIG_PATH.read_text(encoding="utf-8"))
 DELETE = object()
@@ -186,8 +188,9 @@ def test_unknown_environment_names_the_known_ones(settings: Settings) -> None:
 
 def test_missing_and_malformed_files(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="not found"):
-        load(tmp_path / "environments.toml")
-    broken = tmp_path / "environments.toml"
+        load(tmp_path)
+    broken = config_path(tmp_path)
+    broken.parent.mkdir()
     broken.write_text("[project\n", encoding="utf-8")
     with pytest.raises(ConfigError, match="not valid TOML"):
-        load(broken)
+        load(tmp_path)

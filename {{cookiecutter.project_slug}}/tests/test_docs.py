@@ -38,13 +38,10 @@ skipped, an existing one must hold at least one `sh` block):
 
 In-process, against a copy: the copy is this project's working tree (uncommitted edits
 included) without .git, .nox, .venv, build/, cdk.out/ and caches, committed to a new
-repository. The tasks import the package already imported here, and it finds the project
-through config.CONFIG_PATH (commands.project_root() is its parents[1]). Rather than a second
-import of the package from the copy's src/ (two module trees, two sets of exception
-classes, a second aws_cdk app registry), point_package_at re-points every binding of that
-path, and of model.toml's path derived from it, in every module of the package (globals and
-function defaults), after importing all of them so none binds it later; then it asserts
-that project_root(), load() and the model settings read the copy. The working directory is
+repository. Each run loads the copy's own tasks.py, as invoke loads the one in its working
+directory (the copy), and the tasks pass that file's folder down as the project root: the
+package imported here reads the copy's config, model.toml and git with nothing patched,
+which is what a team with two projects in one environment relies on. The working directory is
 the copy too, for the tasks' relative outputs (cdk.out, build/).
 
 Speed: the copy is prepared once; each block gets a copy of that in its state (a deploy takes
@@ -60,12 +57,10 @@ import importlib
 import importlib.util
 import io
 import os
-import pkgutil
 import re
 import shutil
 import socket
 import subprocess
-import types
 import urllib.request
 from collections.abc import Iterator, Sequence
 from contextlib import redirect_stderr, redirect_stdout
@@ -80,9 +75,7 @@ from invoke.parser import Parser
 from invoke.parser.context import ParserContext
 from invoke.program import Program
 
-import tasks
-from {{ cookiecutter.package_name }} import commands, config
-from {{ cookiecutter.package_name }}.model import settings as model_settings
+from {{ cookiecutter.package_name }} import config
 
 from .doc_commands import (
     CHECKED_PROGRAMS,
@@ -100,9 +93,7 @@ from .doc_commands import (
 )
 
 PROJECT = Path(__file__).resolve().parents[1]
-CONFIG_PATH = config.CONFIG_PATH
-MODEL_CONFIG_PATH = model_settings.MODEL_CONFIG_PATH
-CONFIRM_VARIABLE = config.load().project.deploy_confirm_variable
+CONFIRM_VARIABLE = config.load(PROJECT).project.deploy_confirm_variable
 CONFIRM = ((CONFIRM_VARIABLE, "I_UNDERSTAND_THE_COST"),)
 # The checks CI runs around this suite (lint; test runs this very suite): checked, never run.
 NOT_RUN_TASKS = frozenset({"lint", "test"})
@@ -219,11 +210,11 @@ class Ran:
         )
 
 
-def fresh_namespace() -> Collection:
-    """tasks.py's namespace from a private load of the module: invoke consumes a task's help
-    texts while it builds its parser, which would strip them from the shared `tasks` module
-    that other tests check."""
-    spec = importlib.util.spec_from_file_location("_documented_tasks", tasks.__file__)
+def fresh_namespace(root: Path = PROJECT) -> Collection:
+    """root/tasks.py's namespace from a private load of the module, as invoke loads it from
+    its working directory: invoke consumes a task's help texts while it builds its parser,
+    which would strip them from the shared `tasks` module that other tests check."""
+    spec = importlib.util.spec_from_file_location("_documented_tasks", root / "tasks.py")
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
@@ -231,8 +222,11 @@ def fresh_namespace() -> Collection:
     return namespace
 
 
-def run_invoke(argv: Sequence[str], environ: Sequence[tuple[str, str]] = ()) -> Ran:
-    """`invoke ARGV` as the CLI would run it, in this process: the same Program and namespace.
+def run_invoke(
+    argv: Sequence[str], environ: Sequence[tuple[str, str]] = (), root: Path | None = None
+) -> Ran:
+    """`invoke ARGV` as the CLI would run it in root (default: the working directory), in this
+    process: the same Program, and the namespace of root's tasks.py.
 
     invoke prints a refusal's Exit message to stderr and calls sys.exit with its code; both
     are caught here. The line's VAR=value prefixes are set for this command only.
@@ -242,9 +236,9 @@ def run_invoke(argv: Sequence[str], environ: Sequence[tuple[str, str]] = ()) -> 
         for name, value in environ:
             patch.setenv(name, value)
         try:
-            Program(namespace=fresh_namespace(), name="invoke", binary="invoke").run(
-                ["invoke", *argv], exit=True
-            )
+            Program(
+                namespace=fresh_namespace(root or Path.cwd()), name="invoke", binary="invoke"
+            ).run(["invoke", *argv], exit=True)
             code = 0
         except SystemExit as exited:
             code = exited.code if isinstance(exited.code, int) else int(exited.code is not None)
@@ -396,45 +390,8 @@ def prepare_copy(where: Path, moto_url: str) -> Path:
     return root
 
 
-def package_modules() -> list[types.ModuleType]:
-    """Every module of the package, imported (so none binds a path later, while patched)."""
-    package = importlib.import_module(config.__name__.rpartition(".")[0])
-    names = [info.name for info in pkgutil.walk_packages(package.__path__, f"{package.__name__}.")]
-    return [package, *(importlib.import_module(name) for name in names)]
-
-
-def point_package_at(root: Path, patch: pytest.MonkeyPatch) -> None:
-    """Make the imported package treat ROOT as the project: its config, model.toml and git.
-
-    The package finds the project through config.CONFIG_PATH (commands.project_root() is its
-    parents[1]); modules import that path, or one derived from it, by name, and functions
-    take it as a default argument. Every such binding of the original paths is re-pointed:
-    module globals and function defaults, in every module of the package.
-    """
-    moved = {
-        CONFIG_PATH: root / "config" / CONFIG_PATH.name,
-        MODEL_CONFIG_PATH: root / "config" / MODEL_CONFIG_PATH.name,
-    }
-
-    def moved_value(value: object) -> object:
-        return moved.get(value, value) if isinstance(value, Path) else value
-
-    for module in package_modules():
-        for name, value in list(vars(module).items()):
-            if isinstance(value, Path) and value in moved:
-                patch.setattr(module, name, moved[value])
-            elif isinstance(value, types.FunctionType) and value.__module__ == module.__name__:
-                defaults = value.__defaults__ or ()
-                if any(isinstance(d, Path) and d in moved for d in defaults):
-                    patch.setattr(value, "__defaults__", tuple(map(moved_value, defaults)))
-    # What the tasks rely on, checked rather than assumed:
-    assert commands.project_root() == root
-    assert config.load().environment("local").endpoint_url == read_local_url(root)
-    assert model_settings.load.__defaults__ == (moved[MODEL_CONFIG_PATH],)
-
-
 def read_local_url(root: Path) -> str | None:
-    return config.load(root / "config" / "environments.toml").environment("local").endpoint_url
+    return config.load(root).environment("local").endpoint_url
 
 
 def free_port() -> int:
@@ -453,7 +410,7 @@ class Copy:
     patch: pytest.MonkeyPatch = field(default_factory=pytest.MonkeyPatch)
 
     def run(self, argv: Sequence[str], environ: Sequence[tuple[str, str]] = ()) -> Ran:
-        ran = run_invoke(argv, environ)
+        ran = run_invoke(argv, environ, self.root)
         assert ran.code == 0, f"building the {self.state} state: {ran.shown()}"
         return ran
 
@@ -502,7 +459,6 @@ class Copies:
                 urllib.request.Request(f"{self.moto_url}/moto-api/reset", method="POST")
             )
         copy = Copy(root=root, state=state)
-        point_package_at(root, copy.patch)
         self.current = copy
         if state in (State.DEPLOYED, State.RELEASED):
             copy.run(["deploy", "--env", "local", "--execute"], CONFIRM)
@@ -546,7 +502,9 @@ def stop_local_aws(root: Path) -> None:
     """Stop the server a block's `invoke local-aws` started (by its pid file), if still up."""
     from {{ cookiecutter.package_name }}.release import local_aws
 
-    server = local_aws.local_aws(config.load().environment("local"), root / "build" / "local-aws")
+    server = local_aws.local_aws(
+        config.load(root).environment("local"), root / "build" / "local-aws"
+    )
     local_aws.stop(server)
 
 

@@ -20,13 +20,15 @@ from {{ cookiecutter.package_name }}.model.package import write_model_json
 from {{ cookiecutter.package_name }}.model.settings import load
 from {{ cookiecutter.package_name }}.model.train import FittedModel, fit
 
+from .conftest import PROJECT_ROOT
+
 ROWS = [[0, 2.5, 2, 0, 12.0], [3, 40.0, 9, 1, 300.0], [6, 180.0, 24, 1, 950.0]]
 NAMES = ", ".join(FEATURES)
 
 
 @pytest.fixture(scope="module")
 def fitted() -> FittedModel:
-    return fit(load())
+    return fit(load(PROJECT_ROOT))
 
 
 @pytest.fixture(scope="module")

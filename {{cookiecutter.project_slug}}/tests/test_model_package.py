@@ -28,10 +28,12 @@ from {{ cookiecutter.package_name }}.model.package import (
 from {{ cookiecutter.package_name }}.model.settings import TrainingSettings, load
 from {{ cookiecutter.package_name }}.model.train import FittedModel, fit
 
+from .conftest import PROJECT_ROOT
+
 
 @pytest.fixture(scope="module")
 def settings() -> TrainingSettings:
-    return load()
+    return load(PROJECT_ROOT)
 
 
 @pytest.fixture(scope="module")
@@ -211,9 +213,9 @@ def test_the_baseline_files_parse_and_cover_every_feature(
 def test_the_commands_report_where_things_went(tmp_path: Path) -> None:
     buffer = io.StringIO()
     out = Console(file=buffer, width=200)
-    model_json = train_command(tmp_path / "trained", out)
+    model_json = train_command(PROJECT_ROOT, tmp_path / "trained", out)
     assert model_json == tmp_path / "trained" / "model.json"
-    packaged = package_command(tmp_path / "packaged", out)
+    packaged = package_command(PROJECT_ROOT, tmp_path / "packaged", out)
     printed = buffer.getvalue()
     assert "hold-out ROC AUC" in printed
     assert str(model_json) in printed

@@ -15,9 +15,9 @@ from {{ cookiecutter.package_name }}.errors import ConfigError
 from {{ cookiecutter.package_name }}.model.data import FEATURES, generate
 from {{ cookiecutter.package_name }}.model.inference import MODEL_FORMAT
 from {{ cookiecutter.package_name }}.model.settings import (
-    MODEL_CONFIG_PATH,
     TrainingSettings,
     load,
+    model_config_path,
     parse,
 )
 from {{ cookiecutter.package_name }}.model.train import (
@@ -27,10 +27,12 @@ from {{ cookiecutter.package_name }}.model.train import (
     train,
 )
 
+from .conftest import PROJECT_ROOT
+
 
 @pytest.fixture(scope="module")
 def settings() -> TrainingSettings:
-    return load()
+    return load(PROJECT_ROOT)
 
 
 @pytest.fixture(scope="module")
@@ -40,7 +42,7 @@ def parameters(settings: TrainingSettings) -> ModelParameters:
 
 def document() -> dict[str, Any]:
     """The shipped config/model.toml as data, for tests to break one value at a time."""
-    return tomllib.loads(MODEL_CONFIG_PATH.read_text(encoding="utf-8"))
+    return tomllib.loads(model_config_path(PROJECT_ROOT).read_text(encoding="utf-8"))
 
 
 # --- data ---------------------------------------------------------------------------------
@@ -142,14 +144,14 @@ def test_bad_values_are_refused_naming_file_and_key(key: str, value: Any, proble
     broken = document()
     broken["training"][key] = value
     with pytest.raises(ConfigError) as raised:
-        parse(broken, MODEL_CONFIG_PATH)
+        parse(broken, model_config_path(PROJECT_ROOT))
     assert str(raised.value) == f"model.toml: training.{key}: {problem}"
 
 
 def test_an_integer_regularization_is_a_number() -> None:
     changed = document()
     changed["training"]["regularization"] = 2
-    assert parse(changed, MODEL_CONFIG_PATH).regularization == 2.0
+    assert parse(changed, model_config_path(PROJECT_ROOT)).regularization == 2.0
 
 
 @pytest.mark.parametrize(
@@ -174,15 +176,16 @@ def test_missing_and_unknown_keys_are_refused(change: Any, message: str) -> None
     broken = document()
     change(broken)
     with pytest.raises(ConfigError) as raised:
-        parse(broken, MODEL_CONFIG_PATH)
+        parse(broken, model_config_path(PROJECT_ROOT))
     assert str(raised.value) == message
 
 
 def test_a_file_that_is_not_toml_is_one_line(tmp_path: Path) -> None:
-    path = tmp_path / "model.toml"
+    path = model_config_path(tmp_path)
+    path.parent.mkdir()
     path.write_text("[training]\nseed = = 1\n", encoding="utf-8")
     with pytest.raises(ConfigError, match=r"^model\.toml: not valid TOML: ") as raised:
-        load(path)
+        load(tmp_path)
     assert "\n" not in str(raised.value)
 
 

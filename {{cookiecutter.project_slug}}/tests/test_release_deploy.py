@@ -21,7 +21,7 @@ import boto3
 import pytest
 from rich.console import Console
 
-from {{ cookiecutter.package_name }}.config import CONFIG_PATH, Settings, load, parse
+from {{ cookiecutter.package_name }}.config import Settings, load, parse
 from {{ cookiecutter.package_name }}.errors import (
     AwsError,
     ConfigError,
@@ -39,9 +39,9 @@ from {{ cookiecutter.package_name }}.release.deploy import (
 )
 from {{ cookiecutter.package_name }}.release.ledger import Outcome, ledger_of
 
-from .conftest import local_document
+from .conftest import CONFIG_PATH, PROJECT_ROOT, local_document
 
-PROJECT = load().project
+PROJECT = load(PROJECT_ROOT).project
 VARIABLE = PROJECT.deploy_confirm_variable
 CONFIRM = {VARIABLE: "I_UNDERSTAND_THE_COST"}
 SERVING = f"{PROJECT.name}-local-serving"
@@ -85,7 +85,7 @@ def run(
     execute: bool = False,
     environ: dict[str, str] | None = None,
     upload_artifacts: bool = True,
-    package: Callable[[Path], PackagedModel] = package_model,
+    package: Callable[[Path], PackagedModel] | None = None,
 ) -> tuple[DeployOutcome, str]:
     output = io.StringIO()
     outcome = deploy(
@@ -200,7 +200,7 @@ def test_a_new_commit_without_deployed_changes_is_verified_and_recorded(
 
 def retrained(out: Path) -> PackagedModel:
     """What a committed change to config/model.toml produces: another model."""
-    return package_model(out, replace(load_training(), regularization=0.05))
+    return package_model(out, replace(load_training(PROJECT_ROOT), regularization=0.05))
 
 
 def deploy_two_models(settings: Settings, repo: Path) -> tuple[DeployOutcome, DeployOutcome]:
@@ -248,16 +248,16 @@ def test_history_lists_records_newest_first(
 
     from {{ cookiecutter.package_name }} import commands
 
-    commands.history("local", as_json=True, limit=0, settings=local_settings)
+    commands.history(repo, "local", as_json=True, limit=0, settings=local_settings)
     listed = json.loads(capsys.readouterr().out)
     assert [entry["outcome"] for entry in listed] == ["failed", "succeeded"]
-    commands.history("local", as_json=False, limit=1, settings=local_settings)
+    commands.history(repo, "local", as_json=False, limit=1, settings=local_settings)
     table = capsys.readouterr().out
     assert records[0].deploy_id in table and first.deploy_id not in table
     # In a 120-column CI log every cell but the actor stays whole (no wrapped "succeeded").
     logged = io.StringIO()
     monkeypatch.setattr(commands, "console", Console(file=logged, width=120))
-    commands.history("local", as_json=False, limit=0, settings=local_settings)
+    commands.history(repo, "local", as_json=False, limit=0, settings=local_settings)
     for cell in (first.deploy_id, " deploy ", " succeeded ", " failed ", " main ", " 1 "):
         assert cell in logged.getvalue(), cell
 

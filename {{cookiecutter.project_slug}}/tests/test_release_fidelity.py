@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from {{ cookiecutter.package_name }}.config import CONFIG_PATH, Settings, parse
+from {{ cookiecutter.package_name }}.config import Settings, parse
 from {{ cookiecutter.package_name }}.errors import DeployError, Refusal
 from {{ cookiecutter.package_name }}.infra.app import synthesize_into
 from {{ cookiecutter.package_name }}.naming import VARIANT_NAME
@@ -19,7 +19,7 @@ from {{ cookiecutter.package_name }}.release.deploy import Result
 from {{ cookiecutter.package_name }}.release.ledger import Outcome, ledger_of
 from {{ cookiecutter.package_name }}.release.strict.faults import interrupt_at
 
-from .conftest import local_document
+from .conftest import CONFIG_PATH, local_document
 from .test_release_deploy import (
     BUCKET,
     PROJECT,

@@ -11,14 +11,14 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from {{ cookiecutter.package_name }}.config import CONFIG_PATH, Settings, parse
+from {{ cookiecutter.package_name }}.config import Settings, parse
 from {{ cookiecutter.package_name }}.errors import DeployError, GitHubError, Refusal
 from {{ cookiecutter.package_name }}.release.deploy import DeployRequest, deploy
 from {{ cookiecutter.package_name }}.release.ledger import ledger_of
 from {{ cookiecutter.package_name }}.release.rollback import RollbackRequest, rollback
 from {{ cookiecutter.package_name }}.release.tag import TagPlan, TagRequest, tag
 
-from .conftest import local_document
+from .conftest import CONFIG_PATH, local_document
 from .github_standin import GitHubStandIn
 from .test_release_deploy import CONFIRM, broken_settings, commit, refused, retrained, run
 from .test_release_tag import tags_of

@@ -26,13 +26,14 @@ from {{ cookiecutter.package_name }}.release.governance import (
     diff,
 )
 
+from .conftest import PROJECT_ROOT
 from .github_standin import GitHubStandIn
 
 ENVIRONMENTS_WITH_APPROVALS = ("dev", "staging", "prod")
 # The reviewer teams the shipped config names (they follow the baked owner and slug).
-_OWNER = load().github.repository.split("/")[0]
-MAINTAINERS = f"{_OWNER}/{load().project.name}-maintainers"
-RELEASE_MANAGERS = f"{_OWNER}/{load().project.name}-release-managers"
+_OWNER = load(PROJECT_ROOT).github.repository.split("/")[0]
+MAINTAINERS = f"{_OWNER}/{load(PROJECT_ROOT).project.name}-maintainers"
+RELEASE_MANAGERS = f"{_OWNER}/{load(PROJECT_ROOT).project.name}-release-managers"
 
 
 def know_reviewers(api: GitHubStandIn, settings: Settings) -> GitHubStandIn:
@@ -55,6 +56,7 @@ def api(github_api: GitHubStandIn, settings: Settings) -> GitHubStandIn:
 def run(settings: Settings, api: GitHubStandIn, *, execute: bool = False) -> tuple[int, str]:
     output = io.StringIO()
     status = governance(
+        PROJECT_ROOT,
         execute=execute,
         settings=settings,
         environ=api.environ(),
@@ -256,7 +258,7 @@ def test_a_refused_write_names_the_request(settings: Settings, api: GitHubStandI
 
 def test_governance_needs_a_token(settings: Settings) -> None:
     with pytest.raises(Refusal, match="GITHUB_TOKEN is not set"):
-        governance(execute=False, settings=settings, environ={})
+        governance(PROJECT_ROOT, execute=False, settings=settings, environ={})
 
 
 def test_the_task_exits_1_while_github_differs(

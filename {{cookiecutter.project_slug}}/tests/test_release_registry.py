@@ -19,7 +19,7 @@ import pytest
 from botocore.exceptions import ClientError
 from rich.console import Console
 
-from {{ cookiecutter.package_name }}.config import CONFIG_PATH, Settings, parse
+from {{ cookiecutter.package_name }}.config import Settings, parse
 from {{ cookiecutter.package_name }}.errors import DeployError, Refusal
 from {{ cookiecutter.package_name }}.images import sklearn_image
 from {{ cookiecutter.package_name }}.release.deploy import Result
@@ -33,7 +33,7 @@ from {{ cookiecutter.package_name }}.release.registry import (
     version_of,
 )
 
-from .conftest import local_document
+from .conftest import CONFIG_PATH, local_document
 from .test_release_deploy import (
     BUCKET,
     PROJECT,
@@ -154,7 +154,7 @@ def test_a_changed_model_adds_version_2_and_history_shows_it(
     # or its ASCII stand-in (where the output is not UTF-8, as under nox in some shells).
     shown = io.StringIO()
     monkeypatch.setattr(commands, "console", Console(file=shown, width=400))
-    commands.history("local", as_json=False, limit=0, settings=local_settings)
+    commands.history(repo, "local", as_json=False, limit=0, settings=local_settings)
     rows = [re.split("[│┃|]", line) for line in shown.getvalue().splitlines()]
     (header,) = [[cell.strip() for cell in cells] for cells in rows if len(cells) > 7][:1]
     package = header.index("package")

@@ -150,7 +150,7 @@ def test_nothing_to_roll_back_to(aws: str, local_settings: Settings, repo: Path)
     first, _ = run(local_settings, repo, execute=True)
     assert first.record is not None
     message = refused(aws, lambda: roll(local_settings, repo, execute=True))
-    assert message.startswith(f"nothing to roll back to: {first.record.deploy_id} is the only")
+    assert message.startswith(f"nothing to roll back to: {first.record.deploy_id} is live and")
 
 
 def test_unknown_or_failed_targets_are_refused(
@@ -344,7 +344,7 @@ def test_model_package_refusals_change_nothing(
     )["ModelPackageArn"]
     message = untouched(aws, lambda: roll(local_settings, repo, to_model_package=2, execute=True))
     assert message.startswith(
-        f"the model artifact of version 2, s3://{BUCKET}/models/{gone}/model.tar.gz, is not there"
+        f"the model artifact s3://{BUCKET}/models/{gone}/model.tar.gz is not there; version 2"
     )
     sagemaker.update_model_package(ModelPackageArn=arn, ModelApprovalStatus="Rejected")
     message = untouched(aws, lambda: roll(local_settings, repo, to_model_package=2))

@@ -24,8 +24,8 @@ from {{ cookiecutter.package_name }}.release.plan import (
     StackPlan,
     changes_of,
     is_no_change,
-    render_markdown,
 )
+from {{ cookiecutter.package_name }}.release.render import plan_markdown
 
 COMMIT = "c" * 40
 
@@ -148,7 +148,7 @@ def test_plan_markdown_lists_every_change_and_the_cost() -> None:
     )
     unchanged = StackPlan("app-artifacts", "a.json", "UPDATE", "arn:cs2")
     plan = Plan("prod", "20261129T100000Z-ccccccc-0000", "ab" * 32, (unchanged, changed))
-    markdown = render_markdown(plan, "~$84/month")
+    markdown = plan_markdown(plan, "~$84/month")
     assert "### app-artifacts (update)\n\nNo changes." in markdown
     assert "| Modify | M | T | True |" in markdown
     assert markdown.rstrip().endswith("Estimated cost: ~$84/month")

@@ -158,9 +158,7 @@ def test_template_check_task_is_informational_unless_strict(
 def test_template_check_task_refuses_a_missing_record_in_one_line(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    from {{ cookiecutter.package_name }} import commands
-
-    monkeypatch.setattr(commands, "project_root", lambda: tmp_path)
+    monkeypatch.setattr(tasks, "ROOT", tmp_path)  # as if invoke loaded a tasks.py there
     with pytest.raises(Exit) as raised:
         tasks.template_check(MockContext())
     assert raised.value.code == 1

@@ -1,7 +1,8 @@
 """The commands behind tasks.py (and so behind the nox sessions CI runs).
 
-Each loads the configuration, calls the engine and prints for people. Refusals are
-ProjectErrors; the front door turns them into one line and a non-zero exit.
+Each takes the project's root (the folder of the tasks.py invoke loaded), loads that
+project's configuration, calls the engine and prints for people. Refusals are ProjectErrors;
+the front door turns them into one line and a non-zero exit.
 """
 
 from __future__ import annotations
@@ -16,18 +17,20 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
-from .config import CONFIG_PATH, Settings, load
+from .config import Settings, load
 from .output import new_console
 
 # Logs (CI, pipes) are wider than rich's 80-column default; a terminal or COLUMNS decides.
 console = new_console()
 
 
-def synth(environments: Sequence[str], outdir: Path, model_sha256: str = "") -> list[Path]:
+def synth(
+    root: Path, environments: Sequence[str], outdir: Path, model_sha256: str = ""
+) -> list[Path]:
     """Synthesize the named environments (all when none) into outdir; returns the templates."""
     from .infra.app import UNPACKAGED_MODEL_SHA256, synthesize_into
 
-    settings = load()
+    settings = load(root)
     selected = settings.select(list(environments))
     digest = model_sha256 or UNPACKAGED_MODEL_SHA256
     names = ", ".join(env.name for env in selected)
@@ -50,12 +53,8 @@ def synth(environments: Sequence[str], outdir: Path, model_sha256: str = "") -> 
     return [stack.template_path for stack in stacks]
 
 
-def project_root() -> Path:
-    """The project's root (where config/ lives): deploys run git and write build/ there."""
-    return CONFIG_PATH.parents[1]
-
-
 def deploy(
+    root: Path,
     environment: str,
     *,
     execute: bool,
@@ -73,12 +72,13 @@ def deploy(
         timeout_seconds=timeout_minutes * 60.0,
     )
     started = time.monotonic()
-    outcome = run_deploy(load(), request, root=project_root(), environ=os.environ, out=console)
+    outcome = run_deploy(load(root), request, root=root, environ=os.environ, out=console)
     console.print(f"{outcome.result} ({outcome.deploy_id}) in {time.monotonic() - started:.1f} s")
     _step_summary(outcome.bundle)
 
 
 def rollback(
+    root: Path,
     environment: str,
     *,
     to: str,
@@ -98,14 +98,14 @@ def rollback(
         to_model_package=to_model_package or None,
     )
     started = time.monotonic()
-    outcome = run_rollback(load(), request, root=project_root(), environ=os.environ, out=console)
+    outcome = run_rollback(load(root), request, root=root, environ=os.environ, out=console)
     console.print(
         f"rollback {outcome.result} ({outcome.deploy_id}) in {time.monotonic() - started:.1f} s"
     )
     _step_summary(outcome.bundle)
 
 
-def tag(*, bump: str, execute: bool) -> None:
+def tag(root: Path, *, bump: str, execute: bool) -> None:
     """Plan (and with execute, create and push) the next release tag for HEAD."""
     from .errors import ConfigError
     from .release.tag import TagRequest
@@ -117,15 +117,16 @@ def tag(*, bump: str, execute: bool) -> None:
     except ValueError:
         raise ConfigError(f"--bump {bump!r}: use patch, minor or major") from None
     run_tag(
-        load(),
+        load(root),
         TagRequest(bump=chosen, execute=execute),
-        root=project_root(),
+        root=root,
         environ=os.environ,
         out=console,
     )
 
 
 def governance(
+    root: Path,
     *,
     execute: bool,
     settings: Settings | None = None,
@@ -140,7 +141,7 @@ def governance(
     from .release import governance as rules
     from .release.github import connect
 
-    settings = settings or load()
+    settings = settings or load(root)
     out = out or console
     github = connect(settings, os.environ if environ is None else environ)
     if github is None:
@@ -180,49 +181,46 @@ def _step_summary(bundle: Path) -> None:
 
 
 def history(
-    environment: str, *, as_json: bool, limit: int, settings: Settings | None = None
+    root: Path, environment: str, *, as_json: bool, limit: int, settings: Settings | None = None
 ) -> None:
-    """The environment's deploy records from the ledger, newest first."""
+    """The environment's deploy records from the ledger, newest first (the ledger's order),
+    with the record whose execute left the endpoint serving what it serves now marked live."""
+    from .naming import endpoint_name
+    from .release.aws import caller_identity, connect
     from .release.ledger import ledger_of
-    from .release.registry import version_of
+    from .release.live import live_record, read_live
+    from .release.recording import pending
+    from .release.render import history_table
 
-    settings = settings or load()
+    settings = settings or load(root)
     env = settings.environment(environment)
-    ledger = ledger_of(settings, env)
-    records = ledger.records()[:limit] if limit else ledger.records()
+    aws = connect(env)
+    caller_identity(aws)  # one quick call: unreachable or no credentials is one line
+    ledger = ledger_of(settings, env, aws)
+    records = ledger.records()
+    shown = records[:limit] if limit else records
     if as_json:
-        print(json.dumps([json.loads(record.to_json()) for record in records], indent=2))
+        print(json.dumps([json.loads(record.to_json()) for record in shown], indent=2))
         return
+    kept = pending(root / "build" / "deploys" / env.name)
+    for record in kept:
+        console.print(
+            f"[bold yellow]{record.deploy_id} is recorded on disk only (the ledger could not be "
+            "written when it ran); the next --execute uploads it"
+        )
     if not records:
         console.print(f"no deploy records in {ledger.url()}")
         return
-    table = Table(title=f"Deploys of {env.name} ({ledger.url()})", title_justify="left")
-    # The deploy id already holds the commit (<time>-<commit7>-<random>). In a 120-column
-    # log only the actor folds; narrower, other cells wrap but id, kind, outcome stay whole.
-    for column in ("deploy id", "kind", "outcome", "ref", "model", "package", "seconds"):
-        table.add_column(column, no_wrap=column in {"deploy id", "kind", "outcome"})
-    table.add_column("actor", overflow="fold", max_width=24)  # long emails fold
-    for record in records:
-        outcome = record.outcome.value
-        ref = (record.ref or "-").removeprefix("refs/heads/").removeprefix("refs/tags/")
-        table.add_row(
-            record.deploy_id,
-            record.kind,
-            f"[green]{outcome}" if outcome == "succeeded" else f"[red]{outcome}",
-            ref,
-            record.model_sha256[:12],
-            str(version_of(record.model_package) or "-"),
-            f"{record.duration_seconds:.1f}",
-            record.actor,
-        )
-    console.print(table)
+    live = read_live(aws.client("sagemaker"), endpoint_name(settings.project, env))
+    title = f"Deploys of {env.name} ({ledger.url()})"
+    console.print(history_table(shown, title, live_record(records, live)))
 
 
-def local_aws(environment: str, action: str) -> None:
+def local_aws(root: Path, environment: str, action: str) -> None:
     """Start (default), stop or report the embedded local AWS for an environment."""
     from .release import local_aws as moto
 
-    server = moto.local_aws(load().environment(environment), project_root() / "build" / "local-aws")
+    server = moto.local_aws(load(root).environment(environment), root / "build" / "local-aws")
     if action == "stop":
         pid = moto.stop(server)
         console.print(f"stopped local AWS (pid {pid})" if pid else "local AWS was not running")

@@ -18,7 +18,15 @@ from typing import Any
 from .errors import ConfigError
 from .images import has_model_monitor_image, has_sklearn_image
 
-CONFIG_PATH = Path(__file__).resolve().parents[2] / "config" / "environments.toml"
+# Relative to the project root: the folder of the tasks.py invoke loaded (or of app.py for
+# the CDK CLI), passed down by the caller. Never derived from this package's __file__: with
+# two projects in one environment, or a non-editable install, that names the wrong project.
+CONFIG_FILE = Path("config") / "environments.toml"
+
+
+def config_path(root: Path) -> Path:
+    return root / CONFIG_FILE
+
 
 _ENV_NAME = re.compile(r"^[a-z][a-z0-9]{1,11}$")
 _SLUG = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
@@ -502,6 +510,7 @@ def read_toml(path: Path) -> dict[str, Any]:
         raise ConfigError(f"{path.name}: not valid TOML: {error}") from None
 
 
-def load(path: Path = CONFIG_PATH) -> Settings:
-    """Read and validate the environments file."""
+def load(root: Path) -> Settings:
+    """Read and validate the environments file of the project at root."""
+    path = config_path(root)
     return parse(read_toml(path), path)

@@ -41,3 +41,34 @@ class GitHubError(ProjectError):
 
 class TemplateError(ProjectError):
     """.cruft.json, the record of the template this project was baked from, is missing or wrong."""
+
+
+def expected_failure(error: BaseException) -> ProjectError | None:
+    """The error as the one line a front door prints, or None for a bug (keep its traceback).
+
+    Besides ProjectErrors, AWS failing the way it does in the field is expected wherever it
+    surfaces: no credentials, expired ones, an endpoint that does not answer, a refused call.
+    """
+    if isinstance(error, ProjectError):
+        return error
+    from boto3.exceptions import Boto3Error
+    from botocore.exceptions import (
+        BotoCoreError,
+        ClientError,
+        EndpointConnectionError,
+        NoCredentialsError,
+    )
+
+    text = " ".join(str(error).split())
+    if isinstance(error, NoCredentialsError):
+        return AwsError(
+            f"{text}: configure AWS credentials (aws configure sso, AWS_PROFILE, or OIDC in CI) "
+            "and check them with aws sts get-caller-identity"
+        )
+    if isinstance(error, EndpointConnectionError):
+        return AwsError(f"{text}; for the local AWS, start it with `invoke local-aws`")
+    if isinstance(error, ClientError) and "ExpiredToken" in str(error.response.get("Error", {})):
+        return AwsError(f"{text}; refresh your AWS credentials (aws sso login, or a new session)")
+    if isinstance(error, ClientError | BotoCoreError | Boto3Error):
+        return AwsError(f"AWS: {text}")
+    return None

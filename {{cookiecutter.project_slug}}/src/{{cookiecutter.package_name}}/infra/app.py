@@ -229,14 +229,15 @@ def _synth_failure(outdir: Path, error: str) -> str:
     return lines[0] if lines else "synth failed"
 
 
-def cli_main() -> int:
-    """Entry point for `python app.py` (what cdk.json runs): context picks envs and model."""
+def cli_main(root: Path) -> int:
+    """Entry point for `python app.py` (what cdk.json runs) in the project at root: context
+    picks the environments and the model."""
     app = new_app()
     requested = app.node.try_get_context("env")
     names = [name for name in str(requested).split(",") if name] if requested else None
     sha = app.node.try_get_context("model_sha256") or UNPACKAGED_MODEL_SHA256
     try:
-        settings = load()
+        settings = load(root)
         build_app(settings, settings.select(names), sha, app)
         synthesize(app)
     except (ConfigError, SynthError) as error:

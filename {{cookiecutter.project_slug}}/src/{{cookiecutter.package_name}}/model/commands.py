@@ -15,7 +15,7 @@ from rich.table import Table
 from ..output import new_console
 from .inference import MODEL_FILE
 from .package import PackagedModel, package_model, write_model_json
-from .settings import MODEL_CONFIG_PATH, TrainingSettings, load
+from .settings import MODEL_CONFIG_FILE, TrainingSettings, load
 from .train import Metrics, train
 
 
@@ -23,7 +23,7 @@ def _announce(settings: TrainingSettings, out: Console) -> None:
     out.print(
         f"Training on {settings.samples} synthetic sessions (seed {settings.seed}, "
         f"C {settings.regularization}, {settings.holdout_percent} % held out) "
-        f"from {MODEL_CONFIG_PATH.parent.name}/{MODEL_CONFIG_PATH.name}"
+        f"from {MODEL_CONFIG_FILE.as_posix()}"
     )
 
 
@@ -52,10 +52,10 @@ def _convergence_note(metrics: Metrics, out: Console) -> None:
         )
 
 
-def train_command(outdir: Path, out: Console | None = None) -> Path:
+def train_command(root: Path, outdir: Path, out: Console | None = None) -> Path:
     """Train from config/model.toml, write outdir/model.json and show the hold-out metrics."""
     out = out or new_console()
-    settings = load()
+    settings = load(root)
     _announce(settings, out)
     started = time.monotonic()
     parameters = train(settings)
@@ -66,10 +66,10 @@ def train_command(outdir: Path, out: Console | None = None) -> Path:
     return path
 
 
-def package_command(outdir: Path, out: Console | None = None) -> PackagedModel:
+def package_command(root: Path, outdir: Path, out: Console | None = None) -> PackagedModel:
     """Train and package model.tar.gz with its baseline into outdir; show metrics and sha256."""
     out = out or new_console()
-    settings = load()
+    settings = load(root)
     _announce(settings, out)
     started = time.monotonic()
     packaged = package_model(outdir, settings)

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from .baseline import baseline_files
 from .inference import MODEL_FILE
-from .settings import TrainingSettings, load
+from .settings import TrainingSettings
 from .train import Metrics, ModelParameters, fit
 
 ARCHIVE = "model.tar.gz"
@@ -95,13 +95,13 @@ def build_archive(files: dict[str, bytes]) -> bytes:
     return raw.getvalue()
 
 
-def package_model(outdir: Path, settings: TrainingSettings | None = None) -> PackagedModel:
-    """Train (from config/model.toml unless settings are given) and package into outdir.
+def package_model(outdir: Path, settings: TrainingSettings) -> PackagedModel:
+    """Train with settings (a project's config/model.toml, model/settings.py) and package.
 
     Writes outdir/model.json, outdir/model.tar.gz and outdir/baseline/{statistics,
     constraints}.json; the archive is written last, so its presence means the rest is there.
     """
-    fitted = fit(settings if settings is not None else load())
+    fitted = fit(settings)
     model_json = fitted.parameters.to_json()
     write_atomic(outdir / MODEL_FILE, model_json)
     baseline = {

@@ -13,9 +13,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..config import CONFIG_PATH, _Table, read_toml
+from ..config import CONFIG_FILE, _Table, read_toml
 
-MODEL_CONFIG_PATH = CONFIG_PATH.with_name("model.toml")
+MODEL_CONFIG_FILE = CONFIG_FILE.with_name("model.toml")
+
+
+def model_config_path(root: Path) -> Path:
+    return root / MODEL_CONFIG_FILE
 
 
 @dataclass(frozen=True)
@@ -61,6 +65,7 @@ def parse(document: Mapping[str, Any], path: Path) -> TrainingSettings:
     return settings
 
 
-def load(path: Path = MODEL_CONFIG_PATH) -> TrainingSettings:
-    """Read and validate the model's training settings."""
+def load(root: Path) -> TrainingSettings:
+    """Read and validate the training settings of the project at root."""
+    path = model_config_path(root)
     return parse(read_toml(path), path)

@@ -56,11 +56,11 @@ def write_bundle(
     plan: Plan,
     markdown: str,
     templates: Sequence[tuple[str, Path]],
-    commit: str,
-    ref: str | None,
+    revision: tuple[str, str | None],
     project: str,
 ) -> Manifest:
-    """Write the bundle into folder (created) and return its manifest."""
+    """Write the bundle into folder (created) and return its manifest; revision is the
+    (commit, ref) the templates were built from."""
     (folder / TEMPLATES).mkdir(parents=True, exist_ok=True)
     hashes = {}
     for stack_name, template in templates:
@@ -70,8 +70,8 @@ def write_bundle(
     manifest = Manifest(
         deploy_id=plan.deploy_id,
         environment=plan.environment,
-        commit=commit,
-        ref=ref,
+        commit=revision[0],
+        ref=revision[1],
         model_sha256=plan.model_sha256,
         templates=hashes,
         versions=versions(project),

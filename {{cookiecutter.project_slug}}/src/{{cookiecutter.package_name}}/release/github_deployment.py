@@ -27,33 +27,34 @@ def run_url(environ: Mapping[str, str]) -> str:
 
 
 @dataclass(frozen=True)
+class Announcement:
+    """What a GitHub deployment says about the execute it tracks."""
+
+    environment: str
+    production: bool
+    kind: str
+    commit: str
+    deploy_id: str
+    ledger_url: str
+
+
+@dataclass(frozen=True)
 class Deployment:
     github: GitHub
     deployment_id: int
     log_url: str
 
     @classmethod
-    def start(
-        cls,
-        github: GitHub,
-        *,
-        environment: str,
-        production: bool,
-        kind: str,
-        commit: str,
-        deploy_id: str,
-        ledger_url: str,
-        log_url: str,
-    ) -> Deployment:
+    def start(cls, github: GitHub, what: Announcement, log_url: str) -> Deployment:
         """Create the deployment and mark it in_progress; GitHubError if GitHub refuses."""
         deployment_id = github.start_deployment(
-            environment,
-            commit,
-            f"{kind} {deploy_id}",
-            {"deploy_id": deploy_id, "kind": kind, "ledger": ledger_url},
-            production_environment=production,
+            what.environment,
+            what.commit,
+            f"{what.kind} {what.deploy_id}",
+            {"deploy_id": what.deploy_id, "kind": what.kind, "ledger": what.ledger_url},
+            production_environment=what.production,
         )
-        github.post_deployment_status(deployment_id, "in_progress", f"{kind} running", log_url)
+        github.post_deployment_status(deployment_id, "in_progress", f"{what.kind} running", log_url)
         return cls(github, deployment_id, log_url)
 
     def finish(self, record: DeployRecord, out: Console) -> None:

@@ -4,6 +4,12 @@ It lives in the environment's versioned artifact bucket, so history, promotion c
 rollback read the same truth from a laptop or from CI. Records are JSON with a schema
 number; a field added within a schema has a default, so older records still load. A record
 that cannot be read is reported, never silently skipped.
+
+Order comes from the ledger, not from the deployer's clock: an execute claims the next
+number of releases/<env>/sequence/ with a conditional write before its first change, and
+records sort by that number (deploy ids, which start with the deployer's time, only break
+ties between records that predate the sequence). A laptop an hour behind CI cannot reorder
+history, the live record or the rollback target.
 """
 
 from __future__ import annotations
@@ -27,6 +33,12 @@ from .aws import Aws, connect, error_code, one_line
 SCHEMA = 1
 RECORD = "record.json"
 BUNDLE = "bundle/"
+SEQUENCE = "sequence/"
+_CLAIM_ATTEMPTS = 20
+# S3 answers a conditional write that lost with 412 PreconditionFailed (the key exists) or,
+# when two race for the same key, 409 ConditionalRequestConflict: retry with the next number.
+# https://docs.aws.amazon.com/AmazonS3/latest/userguide/conditional-writes.html
+_LOST_CLAIM = {"PreconditionFailed", "ConditionalRequestConflict", "412", "409"}
 
 
 class Outcome(StrEnum):
@@ -64,6 +76,11 @@ class DeployRecord:
     # The model registry version (ARN) naming the model served after this deploy; "" when
     # the registry is off, the deploy failed, registering failed, or the record predates it.
     model_package: str = ""
+    # What the endpoint served when this execute ended, read from SageMaker (live.py):
+    # endpoint_config and model_sha256; {} when it could not be read or predates the field.
+    live: Mapping[str, str] = field(default_factory=dict)
+    # The position the ledger gave this execute (claim()); 0 for records before it existed.
+    sequence: int = 0
     schema: int = SCHEMA
 
     def to_json(self) -> str:
@@ -125,6 +142,38 @@ class Ledger:
             raise AwsError(f"cannot read s3://{self.bucket}: {one_line(error)}") from None
         return True
 
+    def claim(self, deploy_id: str) -> int:
+        """The next number of this environment's deploy order, taken with a conditional write
+        (If-None-Match: *), so two deployers can never hold the same one."""
+        prefix = f"{self.prefix}{SEQUENCE}"
+        for _ in range(_CLAIM_ATTEMPTS):
+            taken = [key.rsplit("/", 1)[-1] for key in self._keys(prefix)]
+            number = max((int(name) for name in taken if name.isdigit()), default=0) + 1
+            try:
+                self.s3.put_object(
+                    Bucket=self.bucket,
+                    Key=f"{prefix}{number:010d}",
+                    Body=deploy_id.encode(),
+                    IfNoneMatch="*",
+                )
+            except ClientError as error:
+                if error_code(error) in _LOST_CLAIM:
+                    continue
+                raise
+            return number
+        raise AwsError(
+            f"could not claim a place in {self.url()}{SEQUENCE} after {_CLAIM_ATTEMPTS} "
+            "tries: other deploys keep taking it; retry"
+        )
+
+    def _keys(self, prefix: str) -> list[str]:
+        paginator = self.s3.get_paginator("list_objects_v2")
+        return [
+            str(item["Key"])
+            for page in paginator.paginate(Bucket=self.bucket, Prefix=prefix)
+            for item in page.get("Contents", [])
+        ]
+
     def write(self, record: DeployRecord, bundle: Path) -> str:
         """Upload the bundle's files, then the record (its presence means 'complete')."""
         prefix = record_prefix(self.environment, record.deploy_id)
@@ -142,12 +191,7 @@ class Ledger:
     def download_bundle(self, deploy_id: str, dest: Path) -> Path:
         """Fetch an archived bundle into dest; an empty or missing bundle is a Refusal."""
         prefix = f"{record_prefix(self.environment, deploy_id)}{BUNDLE}"
-        paginator = self.s3.get_paginator("list_objects_v2")
-        keys = [
-            item["Key"]
-            for page in paginator.paginate(Bucket=self.bucket, Prefix=prefix)
-            for item in page.get("Contents", [])
-        ]
+        keys = self._keys(prefix)
         if not any(key.endswith("/manifest.json") for key in keys):
             raise Refusal(
                 f"the bundle of {deploy_id} is missing from {self.url(deploy_id)}{BUNDLE}; "
@@ -160,7 +204,8 @@ class Ledger:
         return dest
 
     def records(self) -> list[DeployRecord]:
-        """Every record of the environment, newest first; none when the bucket is missing.
+        """Every record of the environment, newest first (by the ledger's sequence, see the
+        module's docstring); none when the bucket is missing.
 
         Only List and Get under releases/<env>/ are used (no HeadBucket), which is all the
         bucket policy grants a promoted environment's account.
@@ -171,7 +216,9 @@ class Ledger:
         try:
             for page in paginator.paginate(Bucket=self.bucket, Prefix=prefix, Delimiter="/"):
                 ids += [
-                    p["Prefix"][len(prefix) :].rstrip("/") for p in page.get("CommonPrefixes", [])
+                    p["Prefix"][len(prefix) :].rstrip("/")
+                    for p in page.get("CommonPrefixes", [])
+                    if p["Prefix"] != f"{prefix}{SEQUENCE}"
                 ]
         except ClientError as error:
             if error_code(error) == "NoSuchBucket":
@@ -193,7 +240,12 @@ class Ledger:
                     f"s3://{self.bucket}/{key} is not a readable deploy record ({error}); "
                     "restore it from the bucket's object versions"
                 ) from None
-        return records
+        return newest_first(records)
+
+
+def newest_first(records: list[DeployRecord]) -> list[DeployRecord]:
+    """The ledger's order: by sequence, then (records from before it) by deploy id."""
+    return sorted(records, key=lambda record: (record.sequence, record.deploy_id), reverse=True)
 
 
 def ledger_of(settings: Settings, environment: Environment, aws: Aws | None = None) -> Ledger:

@@ -194,27 +194,3 @@ def delete_change_sets(cloudformation: Any, stacks: Iterable[StackPlan]) -> None
             and not cloudformation.list_change_sets(StackName=stack.stack_name).get("Summaries")
         ):
             cloudformation.delete_stack(StackName=stack.stack_name)
-
-
-def render_markdown(plan: Plan, cost: str) -> str:
-    """The plan for a pull request comment or a CI step summary."""
-    lines = [
-        f"## Deploy plan: {plan.environment} ({plan.deploy_id})",
-        "",
-        f"Model sha256: `{plan.model_sha256}`",
-        "",
-    ]
-    for stack in plan.stacks:
-        lines.append(f"### {stack.stack_name} ({stack.change_set_type.lower()})")
-        lines.append("")
-        if not stack.changes:
-            lines += ["No changes.", ""]
-            continue
-        lines += ["| action | logical id | type | replacement |", "| --- | --- | --- | --- |"]
-        lines += [
-            f"| {c.action} | {c.logical_id} | {c.resource_type} | {c.replacement or '-'} |"
-            for c in stack.changes
-        ]
-        lines.append("")
-    lines += [f"Estimated cost: {cost}", ""]
-    return "\n".join(lines)

@@ -31,7 +31,6 @@ from ..config import Environment, Project, Settings
 from ..errors import Refusal
 from ..model.inference import CSV, JSON
 from .aws import error_code, one_line
-from .verify import Verified
 
 APPROVED = "Approved"
 # CustomerMetadataProperties keys on every version a deploy registers.
@@ -202,30 +201,33 @@ def served_container(sagemaker: Any, endpoint_config: str) -> dict[str, Any]:
     return container
 
 
+@dataclass(frozen=True)
+class Served:
+    """What a verified deploy serves, as the registry needs it."""
+
+    model_sha256: str
+    endpoint_config: str
+    deploy_id: str
+    commit: str
+    bucket: str
+
+
 def register_served_model(
-    sagemaker: Any,
-    *,
-    project: Project,
-    environment: Environment,
-    bucket: str,
-    model_sha256: str,
-    endpoint_config: str,
-    deploy_id: str,
-    commit: str,
+    sagemaker: Any, project: Project, environment: Environment, served: Served
 ) -> tuple[ModelPackage, bool]:
     """(the version naming the served model, whether this call created it)."""
     registry = Registry(sagemaker, group_name(project, environment))
     registry.ensure_group(f"Models served by {project.name} in {environment.name}")
     newest = registry.newest()
-    if newest is not None and newest.model_sha256 == model_sha256:
+    if newest is not None and newest.model_sha256 == served.model_sha256:
         return newest, False
     request = package_request(
         group=registry.group,
-        model_sha256=model_sha256,
-        bucket=bucket,
-        container=served_container(sagemaker, endpoint_config),
-        deploy_id=deploy_id,
-        commit=commit,
+        model_sha256=served.model_sha256,
+        bucket=served.bucket,
+        container=served_container(sagemaker, served.endpoint_config),
+        deploy_id=served.deploy_id,
+        commit=served.commit,
     )
     return registry.register(request), True
 
@@ -234,30 +236,17 @@ def register_after_verify(
     settings: Settings,
     environment: Environment,
     sagemaker: Any,
-    verified: Verified | None,
-    *,
-    bucket: str,
-    model_sha256: str,
-    deploy_id: str,
-    commit: str,
+    served: Served | None,
     out: Console,
 ) -> str:
     """Register the model a verified deploy serves; the version's ARN, or "" when the registry
-    is off, the deploy was not verified, or registering failed (after one warning line)."""
-    if verified is None or not settings.release.model_registry:
+    is off, the deploy was not verified (served is None), or registering failed (after one
+    warning line)."""
+    if served is None or not settings.release.model_registry:
         return ""
     group = group_name(settings.project, environment)
     try:
-        package, created = register_served_model(
-            sagemaker,
-            project=settings.project,
-            environment=environment,
-            bucket=bucket,
-            model_sha256=model_sha256,
-            endpoint_config=verified.endpoint_config,
-            deploy_id=deploy_id,
-            commit=commit,
-        )
+        package, created = register_served_model(sagemaker, settings.project, environment, served)
     except Exception as error:  # nothing here may cost a deploy that changed E its record
         out.print(
             f"[bold yellow]warning: {environment.name} serves the verified model and the deploy "

@@ -1,10 +1,14 @@
 """Rollback: redeploy the archived bundle of an earlier successful deploy, never a rebuild.
 
-The target comes from the ledger: by default the newest successful record before the one
-that is live now; `--to <deploy-id>` names one; `--to vX.Y.Z` takes the newest successful
-record of that tag's commit. Its templates and the model artifact they name go through the
-same preflight, plan, execute, verify and record as a deploy; the record says kind
-rollback, from and to. Choosing the target is a pure function over the records.
+The live deploy is read from SageMaker, never inferred from the newest success: it is the
+newest record whose execute left the endpoint serving what it serves now (live.py), so a
+deploy whose CloudFormation succeeded and whose verify failed, or an endpoint SageMaker
+rolled back on an alarm, is seen as it is. The target comes from the ledger: by default the
+newest successful record before the live one; `--to <deploy-id>` names one; `--to vX.Y.Z`
+takes the newest successful record of that tag's commit. Its templates and the model
+artifact they name are a Source for the same pipeline as a deploy (pipeline.py); the record
+says kind rollback, from and to. Choosing the target is a pure function over the records
+and the live state.
 
 `--to-model-package N` rolls back the model only: version N of the environment's model
 package group names a model (registry.py); the live deploy's archived templates, with its
@@ -18,23 +22,23 @@ from __future__ import annotations
 
 import json
 import re
-import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from botocore.exceptions import ClientError
 from rich.console import Console
 
-from ..bucket_layout import model_key
-from ..config import Environment, Settings
+from ..config import Settings
 from ..errors import Refusal
-from ..naming import MODEL_NAME_DIGITS, SERVING, stack_name, stack_names
+from ..naming import MODEL_NAME_DIGITS, SERVING, endpoint_name, stack_name, stack_names
+from .artifacts import require_artifact
 from .bundle import TEMPLATES, sha256_of
-from .deploy import DeployOutcome, DeployRequest, Source, apply_source, preflight
 from .git import git
-from .ledger import DeployRecord, Ledger, Outcome, ledger_of, new_deploy_id, utc_now
+from .ledger import DeployRecord, Outcome, new_deploy_id
+from .live import LiveState, left_live, live_record, read_live
+from .pipeline import DeployOutcome, DeployRequest, Source, run_pipeline
+from .preflight import Invocation, Run, preflight
 from .registry import Registry, group_name, rollback_candidate
 
 _TAG = re.compile(r"^v\d+\.\d+\.\d+$")
@@ -50,48 +54,58 @@ class RollbackRequest:
 
 
 def choose_target(
-    records: Sequence[DeployRecord], to: str | None, tag_commit: str | None = None
+    records: Sequence[DeployRecord],
+    to: str | None,
+    tag_commit: str | None = None,
+    live: LiveState | None = None,
 ) -> tuple[DeployRecord, DeployRecord]:
-    """(live, target) from an environment's records, newest first.
+    """(serving, target) from an environment's records (newest first) and its live state.
 
-    live is the newest successful record; target is the one before it, the record named by
-    `to`, or (tag_commit given) the newest successful record of that commit.
+    serving is the record that left `live` serving (live.py), or the newest success when the
+    endpoint is absent or unreadable. target is the newest success before serving, the record
+    named by `to`, or (tag_commit given) the newest successful record of that commit. A target
+    that is serving is refused unless a later execute changed a stack since (its templates
+    are not all in place any more).
     """
     succeeded = [record for record in records if record.outcome is Outcome.SUCCEEDED]
-    live = current(records)
+    serving = live_record(records, live) or current(records)
+    environment = serving.environment
     if tag_commit is not None:
         matching = [record for record in succeeded if record.commit == tag_commit]
         if not matching:
             raise Refusal(
                 f"{to} ({tag_commit[:7]}) never deployed successfully to "
-                f"{live.environment}; pick a tag that did (invoke history --env "
-                f"{live.environment})"
+                f"{environment}; pick a tag that did (invoke history --env {environment})"
             )
         target = matching[0]
     elif to is not None:
         named = [record for record in records if record.deploy_id == to]
         if not named:
             raise Refusal(
-                f"no deploy {to} in {live.environment}'s ledger; see invoke history --env "
-                f"{live.environment}"
+                f"no deploy {to} in {environment}'s ledger; see invoke history --env {environment}"
             )
         target = named[0]
         if target.outcome is not Outcome.SUCCEEDED:
             raise Refusal(f"deploy {to} {target.outcome.value}; roll back only to a success")
     else:
-        if len(succeeded) < 2:
+        position = [record.deploy_id for record in records].index(serving.deploy_id)
+        older = [r for r in records[position + 1 :] if r.outcome is Outcome.SUCCEEDED]
+        if not older:
             raise Refusal(
-                f"nothing to roll back to: {live.deploy_id} is the only successful deploy "
-                f"of {live.environment}"
+                f"nothing to roll back to: {serving.deploy_id} is live and no earlier deploy "
+                f"of {environment} succeeded"
             )
-        target = succeeded[1]
-    if target.deploy_id == live.deploy_id:
-        raise Refusal(f"{live.environment} already runs {live.deploy_id}; nothing to do")
-    return live, target
+        target = older[0]
+    position = [record.deploy_id for record in records].index(serving.deploy_id)
+    if target.deploy_id == serving.deploy_id and not any(
+        record.change_sets for record in records[:position]
+    ):
+        raise Refusal(f"{environment} already runs {serving.deploy_id}; nothing to do")
+    return serving, target
 
 
 def current(records: Sequence[DeployRecord]) -> DeployRecord:
-    """The live deploy: the newest successful record (records newest first)."""
+    """The newest successful record (records newest first)."""
     for record in records:
         if record.outcome is Outcome.SUCCEEDED:
             return record
@@ -146,18 +160,12 @@ def tag_commit(root: Path, tag: str) -> str:
         raise Refusal(f"no tag {tag} in this repository; git fetch --tags and retry") from None
 
 
-def archived_templates(
-    settings: Settings,
-    environment: Environment,
-    ledger: Ledger,
-    record: DeployRecord,
-    folder: Path,
-) -> list[tuple[str, Path]]:
+def archived_templates(run: Run, record: DeployRecord, folder: Path) -> list[tuple[str, Path]]:
     """The templates of a recorded deploy, from its archived bundle, checked against the
     record's hashes; in deploy order."""
-    archived = ledger.download_bundle(record.deploy_id, folder)
+    archived = run.ledger.download_bundle(record.deploy_id, folder)
     templates = []
-    for name in stack_names(settings.project, environment):
+    for name in stack_names(run.settings.project, run.environment):
         path = archived / TEMPLATES / f"{name}.template.json"
         if name not in record.templates or not path.exists():
             continue
@@ -189,88 +197,76 @@ def rollback(
                 f"the model registry is off (release.model_registry = false in "
                 f"{settings.path.name}); roll back with --to <deploy-id> instead"
             )
-    started = (time.monotonic(), utc_now())
+    run = preflight(
+        settings,
+        request.environment,
+        Invocation(root, environ, out),
+        execute=request.execute,
+        from_source=False,
+    )
+    records = run.ledger.records()
+    live = read_live(run.aws.client("sagemaker"), endpoint_name(settings.project, run.environment))
+    if request.to_model_package is not None:
+        commit, build = _model_package_source(run, records, live, request.to_model_package)
+    else:
+        commit, build = _deploy_source(run, records, live, request.to)
     deploy_request = DeployRequest(
         environment=request.environment,
         execute=request.execute,
         upload_artifacts=False,
         timeout_seconds=request.timeout_seconds,
     )
-    checked = preflight(settings, deploy_request, root, environ, from_source=False)
-    ledger = ledger_of(settings, checked.environment, checked.aws)
-    if request.to_model_package is not None:
-        registry = Registry(
-            checked.aws.client("sagemaker"), group_name(settings.project, checked.environment)
-        )
-        commit, build = _model_package_source(
-            settings,
-            checked.environment,
-            ledger,
-            registry=registry,
-            number=request.to_model_package,
-            out=out,
-        )
-    else:
-        commit, build = _deploy_source(
-            settings, checked.environment, ledger, request=request, root=root, out=out
-        )
-    return apply_source(
-        settings,
-        deploy_request,
-        checked=checked,
-        deploy_id=new_deploy_id(commit),
-        build=build,
-        started=started,
-        root=root,
-        out=out,
-    )
+    return run_pipeline(run, deploy_request, new_deploy_id(commit), build)
+
+
+def _describe(record: DeployRecord) -> str:
+    return f"{record.deploy_id} (commit {record.commit[:7]}, model {record.model_sha256[:12]}…)"
 
 
 def _deploy_source(
-    settings: Settings,
-    environment: Environment,
-    ledger: Ledger,
-    *,
-    request: RollbackRequest,
-    root: Path,
-    out: Console,
+    run: Run, records: Sequence[DeployRecord], live: LiveState | None, to: str | None
 ) -> tuple[str, Callable[[Path], Source]]:
     """(commit, build): an earlier deploy's templates and model, as they were."""
-    by_tag = tag_commit(root, request.to) if request.to and _TAG.match(request.to) else None
-    live, target = choose_target(ledger.records(), request.to, by_tag)
-    out.print(
-        f"rolling {environment.name} back from {live.deploy_id} (commit {live.commit[:7]}, "
-        f"model {live.model_sha256[:12]}…) to {target.deploy_id} (commit "
-        f"{target.commit[:7]}, model {target.model_sha256[:12]}…)"
+    by_tag = tag_commit(run.root, to) if to and _TAG.match(to) else None
+    serving, target = choose_target(records, to, by_tag, live)
+    run.out.print(
+        f"rolling {run.environment.name} back from {_describe(serving)}{_drift(serving, live)} "
+        f"to {_describe(target)}"
     )
 
     def build(folder: Path) -> Source:
         return Source(
-            templates=tuple(
-                archived_templates(settings, environment, ledger, target, folder / "source")
-            ),
+            templates=tuple(archived_templates(run, target, folder / "source")),
             model_sha256=target.model_sha256,
             model=None,
             commit=target.commit,
             ref=target.ref,
             kind="rollback",
-            rollback={"from": live.deploy_id, "to": target.deploy_id},
+            rollback={"from": serving.deploy_id, "to": target.deploy_id},
         )
 
     return target.commit, build
 
 
+def _drift(serving: DeployRecord, live: LiveState | None) -> str:
+    """Said when the live record is not simply the newest success."""
+    if live is None:
+        return " (no endpoint is live)"
+    state = left_live(serving)
+    if state is None or not state.matches(live):
+        return f" (the endpoint serves {live.endpoint_config}, which no record left live)"
+    if serving.outcome is not Outcome.SUCCEEDED:
+        return f" (its {serving.kind} failed but left the endpoint serving it)"
+    return ""
+
+
 def _model_package_source(
-    settings: Settings,
-    environment: Environment,
-    ledger: Ledger,
-    *,
-    registry: Registry,
-    number: int,
-    out: Console,
+    run: Run, records: Sequence[DeployRecord], live: LiveState | None, number: int
 ) -> tuple[str, Callable[[Path], Source]]:
     """(commit, build): the live deploy's templates, re-pointed at version `number`'s model."""
-    live = current(ledger.records())
+    environment, ledger = run.environment, run.ledger
+    serving = live_record(records, live) or current(records)
+    registry = Registry(run.aws.client("sagemaker"), group_name(run.settings.project, environment))
     if not registry.exists():
         raise Refusal(
             f"{environment.name} has no model package group {registry.group}; a verified "
@@ -280,36 +276,31 @@ def _model_package_source(
         registry.version(number), number=number, group=registry.group, bucket=ledger.bucket
     )
     sha256 = package.model_sha256
-    if sha256 == live.model_sha256:
+    if sha256 == ((live.model_sha256 if live else "") or serving.model_sha256):
         raise Refusal(
             f"{environment.name} already serves model {sha256[:12]}… (version {number} of "
-            f"{registry.group}) in {live.deploy_id}; nothing to do"
+            f"{registry.group}) in {serving.deploy_id}; nothing to do"
         )
-    try:
-        ledger.s3.head_object(Bucket=ledger.bucket, Key=model_key(sha256))
-    except ClientError:
-        raise Refusal(
-            f"the model artifact of version {number}, s3://{ledger.bucket}/"
-            f"{model_key(sha256)}, is not there; restore it from the bucket's object versions"
-        ) from None
-    out.print(
-        f"rolling {environment.name}'s model back from {live.model_sha256[:12]}… to "
-        f"{sha256[:12]}… (version {number} of {registry.group}), keeping the templates of "
-        f"{live.deploy_id} (commit {live.commit[:7]})"
+    require_artifact(
+        ledger, sha256, f"version {number} names it; restore it from the bucket's object versions"
     )
-    serving = stack_name(settings.project, environment, SERVING)
+    run.out.print(
+        f"rolling {environment.name}'s model back from {serving.model_sha256[:12]}… to "
+        f"{sha256[:12]}… (version {number} of {registry.group}), keeping the templates of "
+        f"{serving.deploy_id} (commit {serving.commit[:7]})"
+    )
+    serving_stack = stack_name(run.settings.project, environment, SERVING)
 
     def build(folder: Path) -> Source:
         templates = []
-        for name, archived in archived_templates(
-            settings, environment, ledger, live, folder / "source"
-        ):
+        for name, archived in archived_templates(run, serving, folder / "source"):
             document = json.loads(archived.read_text(encoding="utf-8"))
-            repointed, count = repoint_model(document, live.model_sha256, sha256)
-            if name == serving and count == 0:
+            repointed, count = repoint_model(document, serving.model_sha256, sha256)
+            if name == serving_stack and count == 0:
                 raise Refusal(
-                    f"the archived template of {name} in {live.deploy_id} does not name its "
-                    f"model {live.model_sha256[:12]}…; roll back with --to <deploy-id> instead"
+                    f"the archived template of {name} in {serving.deploy_id} does not name "
+                    f"its model {serving.model_sha256[:12]}…; roll back with --to <deploy-id> "
+                    "instead"
                 )
             path = (
                 _write_json(folder / "repointed" / archived.name, repointed) if count else archived
@@ -319,13 +310,13 @@ def _model_package_source(
             templates=tuple(templates),
             model_sha256=sha256,
             model=None,
-            commit=live.commit,
-            ref=live.ref,
+            commit=serving.commit,
+            ref=serving.ref,
             kind="rollback",
-            rollback={"from": live.deploy_id, "model_package": package.arn},
+            rollback={"from": serving.deploy_id, "model_package": package.arn},
         )
 
-    return live.commit, build
+    return serving.commit, build
 
 
 def _write_json(path: Path, document: Any) -> Path:

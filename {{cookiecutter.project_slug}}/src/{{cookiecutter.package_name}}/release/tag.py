@@ -20,6 +20,8 @@ from rich.console import Console
 
 from ..config import Settings
 from ..errors import GitHubError, Refusal
+from .aws import caller_identity
+from .aws import connect as connect_aws
 from .git import commits_between, git, read_state, succeeds
 from .github import GitHub, check_commit_ci, connect
 from .guardrails import check_clean
@@ -124,7 +126,9 @@ def plan_tag(
     existing = git(root, "tag", "--list", "v*", "--points-at", state.commit).split()
     if existing:
         raise Refusal(f"{state.commit[:7]} is already released as {existing[0]}; nothing to tag")
-    ledger = ledger_of(settings, environment)
+    aws = connect_aws(environment)
+    caller_identity(aws)  # one quick call: unreachable or no credentials is one line, fast
+    ledger = ledger_of(settings, environment, aws)
     record = certified_record(ledger.records(), state.commit, environment.name)
     check_commit_ci(settings, environment, github, state.commit)
     tags = git(root, "tag", "--list", "v*").split()

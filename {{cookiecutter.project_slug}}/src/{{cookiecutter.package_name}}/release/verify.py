@@ -19,7 +19,7 @@ from botocore.exceptions import ClientError
 from ..bucket_layout import model_key
 from ..model.inference import SAMPLE_CONTENT_TYPE, check_response, sample_request
 from ..naming import MODEL_SHA256_TAG
-from .aws import one_line
+from .aws import Aws, one_line
 from .ledger import Failure
 
 _ENDPOINT = "AWS::SageMaker::Endpoint"
@@ -61,17 +61,16 @@ class _NotServing(Exception):
 
 
 def verify_endpoint(
-    cloudformation: Any,
-    sagemaker: Any,
-    runtime: Any,
+    aws: Aws,
     *,
     stack_name: str,
     template_path: Path,
     model_sha256: str,
     timeout_seconds: float,
 ) -> Verified | Failure:
+    sagemaker = aws.client("sagemaker")
     try:
-        names = physical_names(cloudformation, stack_name)
+        names = physical_names(aws.client("cloudformation"), stack_name)
         (endpoint_id,) = logical_ids(template_path, _ENDPOINT)
         (config_id,) = logical_ids(template_path, _ENDPOINT_CONFIG)
         if endpoint_id not in names or config_id not in names:
@@ -79,7 +78,7 @@ def verify_endpoint(
         endpoint, intended_config = names[endpoint_id], names[config_id]
         described = _wait_in_service(sagemaker, endpoint, timeout_seconds)
         config = _check_serving(sagemaker, described, intended_config, model_sha256)
-        smoke = _smoke(runtime, endpoint)
+        smoke = _smoke(aws.client("sagemaker-runtime"), endpoint)
     except _NotServing as problem:
         return Failure(stack=stack_name, resource="endpoint", reason=str(problem))
     return Verified(endpoint=endpoint, endpoint_config=config, smoke=smoke)

@@ -1,0 +1,416 @@
+"""The one pipeline every change goes through: a source becomes a plan; a plan is applied.
+
+Deploy (deploy.py: the working tree) and rollback (rollback.py: an archived bundle, or the
+live bundle re-pointed at a registry model) only build a Source and choose a policy; this
+module does the rest for both, the same way:
+
+- `run_pipeline` builds the source into build/deploys/<env>/<deploy-id>/, plans it (one
+  change set per stack, the bundle written and shown), then stops (dry run, no changes) or
+  applies it;
+- `apply` executes the change sets in order, uploads the model after the artifacts stack,
+  verifies the endpoint and always ends in a record, whatever fails after the first change:
+  a stack, verify, the cleanup of change sets, expired credentials, an interrupt. The record
+  is kept on disk first and then in the ledger (recording.py), says what the endpoint serves
+  now (live.py), and the GitHub deployment is finished; then a failure is raised as one line.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from boto3.exceptions import Boto3Error
+from botocore.exceptions import BotoCoreError, ClientError
+
+from ..errors import AwsError, DeployError, ProjectError
+from ..naming import ARTIFACTS, SERVING, endpoint_name, stack_name
+from . import guardrails
+from .artifacts import require_artifact, upload_model
+from .aws import one_line
+from .bundle import write_bundle
+from .cost import estimate
+from .endpoint_state import live_endpoint, planned_instance_types
+from .execute import execute_change_set
+from .github_deployment import Announcement, Deployment
+from .ledger import DeployRecord, Failure, Outcome, utc_now
+from .live import LiveState, read_live
+from .plan import Plan, StackPlan, create_change_set, delete_change_sets
+from .preflight import Run
+from .recording import keep, upload_pending
+from .registry import Served, register_after_verify
+from .render import plan_markdown, plan_renderable
+from .verify import Verified, verify_endpoint
+
+if TYPE_CHECKING:
+    from ..model.package import PackagedModel
+
+_AWS_ERRORS = (ClientError, BotoCoreError, Boto3Error, AwsError)
+
+
+class Result(StrEnum):
+    DRY_RUN = "dry run"
+    NO_CHANGES = "no changes"
+    SUCCEEDED = "succeeded"
+
+
+@dataclass(frozen=True)
+class DeployRequest:
+    environment: str
+    execute: bool = False
+    upload_artifacts: bool = True
+    timeout_seconds: float = 3600.0
+
+
+@dataclass(frozen=True)
+class Source:
+    """What a change applies: templates in deploy order and the model artifact they name."""
+
+    templates: tuple[tuple[str, Path], ...]  # (stack name, template file)
+    model_sha256: str
+    model: PackagedModel | None  # None: the artifact must already be in the bucket
+    commit: str
+    ref: str | None
+    kind: str = "deploy"
+    rollback: Mapping[str, str] = field(default_factory=dict)  # "from" and "to" deploy ids
+
+
+@dataclass(frozen=True)
+class Planned:
+    """A source planned: its change sets created, its bundle written."""
+
+    source: Source
+    plan: Plan
+    folder: Path  # build/deploys/<env>/<deploy-id>/
+    templates: Mapping[str, str]  # stack name -> sha256, from the bundle's manifest
+
+    @property
+    def bundle(self) -> Path:
+        return self.folder / "bundle"
+
+
+@dataclass(frozen=True)
+class DeployOutcome:
+    result: Result
+    deploy_id: str
+    bundle: Path
+    plan: Plan
+    record: DeployRecord | None = None
+
+
+def run_pipeline(
+    run: Run, request: DeployRequest, deploy_id: str, build: Callable[[Path], Source]
+) -> DeployOutcome:
+    """Build, plan, then stop or apply. Before a plan exists, a failure leaves no folder."""
+    if request.execute and run.ledger.exists():
+        upload_pending(run.ledger, run.deploys, run.out)
+    folder = run.deploys / deploy_id
+    try:
+        planned = plan_source(run, request, build(folder), folder)
+    except BaseException:
+        if not (folder / "bundle" / "manifest.json").exists():
+            shutil.rmtree(folder, ignore_errors=True)
+        raise
+    executing = False
+    try:
+        if not planned.plan.has_changes and not _records_unchanged(run, request, planned):
+            run.out.print(
+                f"no changes: {run.environment.name} already runs these templates and model"
+            )
+            return DeployOutcome(Result.NO_CHANGES, deploy_id, planned.bundle, planned.plan)
+        if not request.execute:
+            run.out.print("dry run: nothing changed (add --execute to apply this plan)")
+            return DeployOutcome(Result.DRY_RUN, deploy_id, planned.bundle, planned.plan)
+        deployment = _announce(run, planned)  # before any change: a refusal changes nothing
+        executing = True
+        record = apply(run, request, planned, deployment)
+    finally:
+        if not executing:
+            delete_change_sets(run.aws.client("cloudformation"), planned.plan.stacks)
+    result = Result.SUCCEEDED if planned.plan.has_changes else Result.NO_CHANGES
+    return DeployOutcome(result, deploy_id, planned.bundle, planned.plan, record)
+
+
+def plan_source(run: Run, request: DeployRequest, source: Source, folder: Path) -> Planned:
+    """Create one change set per stack, write the bundle and show the plan; reads AWS only
+    (a change set changes nothing until executed, and is deleted if planning fails)."""
+    if source.model is None or (request.execute and not request.upload_artifacts):
+        require_artifact(
+            run.ledger,
+            source.model_sha256,
+            "deploy from source with --upload-artifacts to upload it",
+        )
+    _check_endpoint_update(run, source)
+    cloudformation = run.aws.client("cloudformation")
+    deploy_id = folder.name
+    planned: list[StackPlan] = []
+    try:
+        with run.out.status("creating change sets…"):
+            for name, template in source.templates:
+                planned.append(
+                    create_change_set(cloudformation, name, template, f"deploy-{deploy_id}")
+                )
+    except BaseException:
+        delete_change_sets(cloudformation, planned)
+        raise
+    plan = Plan(
+        environment=run.environment.name,
+        deploy_id=deploy_id,
+        model_sha256=source.model_sha256,
+        stacks=tuple(planned),
+    )
+    cost = estimate(run.environment).describe()
+    manifest = write_bundle(
+        folder / "bundle",
+        plan=plan,
+        markdown=plan_markdown(plan, cost),
+        templates=source.templates,
+        revision=(source.commit, source.ref),
+        project=run.settings.project.name,
+    )
+    run.out.print(plan_renderable(plan, cost))
+    run.out.print(f"bundle: {folder / 'bundle'}")
+    return Planned(source=source, plan=plan, folder=folder, templates=manifest.templates)
+
+
+def _records_unchanged(run: Run, request: DeployRequest, planned: Planned) -> bool:
+    """A new commit that changes nothing deployed (docs, tests) still gets a record once
+    executed, after the endpoint is verified: promotion and tagging ask "did this commit run
+    there?", and it does."""
+    if not request.execute or planned.source.kind != "deploy":
+        return False
+    return not any(
+        r.commit == planned.source.commit and r.outcome is Outcome.SUCCEEDED
+        for r in run.ledger.records()
+    )
+
+
+def _check_endpoint_update(run: Run, source: Source) -> None:
+    """Refuse, before any change set, an update SageMaker would fail (endpoint_state.py)."""
+    project = run.settings.project
+    serving = dict(source.templates).get(stack_name(project, run.environment, SERVING))
+    if serving is None:
+        return
+    endpoint = endpoint_name(project, run.environment)
+    live = live_endpoint(run.aws, endpoint)
+    if live is None:
+        return
+    guardrails.check_instance_type(
+        run.environment.name,
+        endpoint,
+        live.instance_types,
+        live.autoscaled,
+        planned_instance_types(serving),
+    )
+
+
+def _announce(run: Run, planned: Planned) -> Deployment | None:
+    if run.github is None:
+        return None
+    source, environment = planned.source, run.environment
+    deploy_id = planned.plan.deploy_id
+    deployment = Deployment.start(
+        run.github,
+        Announcement(
+            environment=environment.name,
+            production=environment.name == run.settings.release.environment,
+            kind=source.kind,
+            commit=source.commit,
+            deploy_id=deploy_id,
+            ledger_url=run.ledger.url(deploy_id),
+        ),
+        run.log_url,
+    )
+    run.out.print(f"GitHub deployment {deployment.deployment_id}: in_progress")
+    return deployment
+
+
+@dataclass
+class _Progress:
+    """How far an execute got; filled as it goes, read once to write the record."""
+
+    remaining: list[StackPlan]  # change sets not executed (or deleted) yet
+    done: dict[str, str] = field(default_factory=dict)  # stack -> change set executed
+    sequence: int = 0  # the ledger's place for this execute (0: not claimed yet)
+    failure: Failure | None = None
+    verified: Verified | None = None
+    interrupted: bool = False
+    cleanup: str = ""  # why deleting the leftover change sets failed
+    where: str = ""  # where the record was kept
+
+
+def apply(
+    run: Run, request: DeployRequest, planned: Planned, deployment: Deployment | None
+) -> DeployRecord:
+    """Execute, verify and record; raises DeployError (one line) after recording a failure."""
+    progress = _Progress(remaining=list(planned.plan.stacks))
+    try:
+        if run.ledger.exists():  # not yet on a first deploy: claimed after the artifacts stack
+            progress.sequence = run.ledger.claim(planned.plan.deploy_id)
+        _apply_stacks(run, request, planned, progress)
+        if progress.failure is None:
+            progress.verified = _verify(run, request, planned, progress)
+    except KeyboardInterrupt:
+        progress.interrupted = True
+        progress.failure = Failure(stack="", resource="", reason="interrupted")
+    except (ProjectError, *_AWS_ERRORS) as error:
+        progress.failure = Failure(stack="", resource="", reason=one_line(error))
+    try:
+        delete_change_sets(run.aws.client("cloudformation"), progress.remaining)
+    except (*_AWS_ERRORS, KeyboardInterrupt) as error:
+        progress.cleanup = one_line(error) or type(error).__name__
+    record = _record(run, planned, progress)
+    progress.where = keep(run.ledger, record, planned.folder, run.out)
+    if deployment is not None:
+        deployment.finish(record, run.out)
+    _report(run, planned, record, progress)
+    return record
+
+
+def _apply_stacks(run: Run, request: DeployRequest, planned: Planned, progress: _Progress) -> None:
+    """Execute the change sets in order (popping progress.remaining); the model is uploaded
+    right after the artifacts stack. Stops at the first failure (progress.failure)."""
+    cloudformation = run.aws.client("cloudformation")
+    artifacts_stack = stack_name(run.settings.project, run.environment, ARTIFACTS)
+    model = planned.source.model
+    while progress.remaining:
+        stack = progress.remaining[0]
+        if stack.has_changes:
+            run.out.print(f"executing {stack.stack_name} ({len(stack.changes)} change(s))")
+            failure = execute_change_set(
+                cloudformation,
+                stack,
+                timeout_seconds=request.timeout_seconds,
+                report=lambda line: run.out.print(f"  {line}"),
+            )
+            if failure is not None:
+                # Real CloudFormation marks it EXECUTE_FAILED; moto leaves it AVAILABLE,
+                # where it would read as another deploy's pending plan (deleted at cleanup).
+                progress.failure = failure
+                return
+            if stack.change_set_id:
+                progress.done[stack.stack_name] = stack.change_set_id
+        else:
+            delete_change_sets(cloudformation, [stack])
+        progress.remaining.pop(0)
+        if stack.stack_name == artifacts_stack:
+            if not progress.sequence:  # a first deploy: the ledger's bucket exists from here
+                upload_pending(run.ledger, planned.folder.parent, run.out)
+                progress.sequence = run.ledger.claim(planned.plan.deploy_id)
+            if model is not None and request.upload_artifacts:
+                upload_model(run.ledger, model, run.out)
+
+
+def _verify(
+    run: Run, request: DeployRequest, planned: Planned, progress: _Progress
+) -> Verified | None:
+    """The endpoint serves what this deploy's serving template says (verify.py)."""
+    serving_stack = stack_name(run.settings.project, run.environment, SERVING)
+    with run.out.status("verifying the endpoint…"):
+        checked = verify_endpoint(
+            run.aws,
+            stack_name=serving_stack,
+            template_path=dict(planned.source.templates)[serving_stack],
+            model_sha256=planned.source.model_sha256,
+            timeout_seconds=request.timeout_seconds,
+        )
+    if isinstance(checked, Failure):
+        progress.failure = checked
+        return None
+    run.out.print(
+        f"verified: {checked.endpoint} InService on {checked.endpoint_config}, model "
+        f"{planned.source.model_sha256[:12]}…; smoke: {checked.smoke}"
+    )
+    return checked
+
+
+def _left_live(run: Run, planned: Planned, progress: _Progress) -> dict[str, str]:
+    """What the endpoint serves now: verified, or read from SageMaker; {} when unreadable."""
+    if progress.verified is not None:
+        served = LiveState(progress.verified.endpoint_config, planned.source.model_sha256)
+        return served.as_record()
+    endpoint = endpoint_name(run.settings.project, run.environment)
+    try:
+        state = read_live(run.aws.client("sagemaker"), endpoint)
+    except (*_AWS_ERRORS, KeyboardInterrupt):
+        return {}
+    return state.as_record() if state is not None else {}
+
+
+def _record(run: Run, planned: Planned, progress: _Progress) -> DeployRecord:
+    source, plan, verified = planned.source, planned.plan, progress.verified
+    served = None
+    if verified is not None:
+        served = Served(
+            model_sha256=source.model_sha256,
+            endpoint_config=verified.endpoint_config,
+            deploy_id=plan.deploy_id,
+            commit=source.commit,
+            bucket=run.ledger.bucket,
+        )
+    # Never raises: a registry failure is a warning and must not cost the record.
+    model_package = register_after_verify(
+        run.settings, run.environment, run.aws.client("sagemaker"), served, run.out
+    )
+    return DeployRecord(
+        deploy_id=plan.deploy_id,
+        kind=source.kind,
+        environment=run.environment.name,
+        project=run.settings.project.name,
+        commit=source.commit,
+        ref=source.ref,
+        actor=run.actor,
+        principal=run.principal,
+        started_at=run.started[1],
+        finished_at=utc_now(),
+        duration_seconds=round(time.monotonic() - run.started[0], 1),
+        outcome=Outcome.FAILED if progress.failure else Outcome.SUCCEEDED,
+        model_sha256=source.model_sha256,
+        templates=dict(planned.templates),
+        change_sets=dict(progress.done),
+        endpoint=(
+            {"name": verified.endpoint, "config": verified.endpoint_config} if verified else {}
+        ),
+        failure=progress.failure,
+        rollback=dict(source.rollback),
+        model_package=model_package,
+        live=_left_live(run, planned, progress),
+        sequence=progress.sequence,
+    )
+
+
+def _report(run: Run, planned: Planned, record: DeployRecord, progress: _Progress) -> None:
+    """Say how it ended; raise DeployError (one line) for a failure or a failed cleanup."""
+    failure, environment, where = progress.failure, run.environment.name, progress.where
+    if failure is not None:
+        at = " ".join(dict.fromkeys(part for part in (failure.stack, failure.resource) if part))
+        what = "was interrupted" if progress.interrupted else f"failed at {at or 'AWS'}: "
+        reason = "" if progress.interrupted else failure.reason
+        live = record.live.get("model_sha256", "")[:12]
+        serving = f"; {environment} serves model {live}…" if live else ""
+        cleanup = (
+            f"; deleting its change sets failed too ({progress.cleanup})"
+            if progress.cleanup
+            else ""
+        )
+        raise DeployError(
+            f"{record.kind} {record.deploy_id} {what}{reason}{serving}{cleanup} (recorded {where})"
+        )
+    if progress.cleanup:
+        raise DeployError(
+            f"{record.kind} {record.deploy_id} succeeded and is recorded {where}, but deleting "
+            f"its leftover change sets failed ({progress.cleanup}); delete them in the "
+            "CloudFormation console before the next deploy"
+        )
+    if not planned.plan.has_changes:
+        run.out.print(
+            f"no changes: {environment} already runs these templates and model; "
+            f"{record.commit[:7]} verified there and recorded {where}"
+        )
+        return
+    done_what = "rolled back" if record.kind == "rollback" else "deployed"
+    run.out.print(f"{done_what} {environment} in {record.duration_seconds:.1f} s; recorded {where}")

@@ -1,0 +1,140 @@
+"""Preflight: every guardrail before anything is written, and the run's adapters, made once.
+
+A deploy, a rollback (and later promotion or destroy) all start here. Preflight reads only;
+it raises a Refusal (or ConfigError/AwsError) in one line, cheapest check first. What it
+returns, a Run, carries the adapters the rest of the pipeline uses (one AWS session, one
+ledger, one GitHub client), so nothing downstream reconnects or rebuilds them.
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from rich.console import Console
+
+from ..config import Environment, Settings
+from ..errors import Refusal
+from ..naming import stack_names
+from . import guardrails
+from .aws import Aws, caller_identity, connect
+from .git import GitState, git, read_state
+from .github import GitHub, check_commit_ci
+from .github import connect as connect_github
+from .github_deployment import run_url
+from .ledger import Ledger, ledger_of, utc_now
+from .plan import pending_change_sets, stack_status
+
+
+@dataclass(frozen=True)
+class Invocation:
+    """Where a command runs: the project's root (the folder of the tasks.py invoke loaded),
+    the environment variables and the console."""
+
+    root: Path
+    environ: Mapping[str, str]
+    out: Console
+
+
+@dataclass(frozen=True)
+class Run:
+    """One deploy or rollback of one environment: checked, connected, and timed."""
+
+    settings: Settings
+    environment: Environment
+    invocation: Invocation
+    aws: Aws
+    ledger: Ledger
+    principal: str
+    actor: str
+    github: GitHub | None  # None without GITHUB_TOKEN: no CI check (unless required)
+    git: GitState | None  # None for a rollback, which deploys no working tree
+    started: tuple[float, str]  # monotonic seconds and UTC time at preflight
+
+    @property
+    def out(self) -> Console:
+        return self.invocation.out
+
+    @property
+    def root(self) -> Path:
+        return self.invocation.root
+
+    @property
+    def log_url(self) -> str:
+        """The CI run's page; "" on a laptop."""
+        return run_url(self.invocation.environ)
+
+    @property
+    def deploys(self) -> Path:
+        """build/deploys/<env>/: one folder per deploy id (bundle, sources, record.json)."""
+        return self.root / "build" / "deploys" / self.environment.name
+
+
+def actor(root: Path) -> str:
+    """Who deploys: the GitHub actor in CI, else the git author, else the OS user."""
+    if os.environ.get("GITHUB_ACTOR"):
+        return f"github:{os.environ['GITHUB_ACTOR']}"
+    try:
+        return git(root, "config", "user.email") or getpass.getuser()
+    except Refusal:
+        return getpass.getuser()
+
+
+def preflight(
+    settings: Settings,
+    environment_name: str,
+    invocation: Invocation,
+    *,
+    execute: bool,
+    from_source: bool = True,
+) -> Run:
+    """Every guardrail, cheapest first; reads only.
+
+    from_source=False (a rollback redeploys an archived bundle) skips the rules about the
+    working tree: its cleanliness, its ref, its CI status and the promotion order of its
+    commit.
+    """
+    started = (time.monotonic(), utc_now())
+    environment = settings.environment(environment_name)
+    root, environ = invocation.root, invocation.environ
+    if execute:
+        guardrails.check_confirmation(settings.project, environment, environ)
+    state = None
+    if from_source:
+        state = read_state(root)
+        guardrails.check_clean(state)
+        guardrails.check_ref(environment, state)
+    github = connect_github(settings, environ)
+    if state is not None:
+        check_commit_ci(settings, environment, github, state.commit)
+    aws = connect(environment)
+    account, principal = caller_identity(aws)
+    guardrails.check_account(environment, account, principal)
+    source = environment.policy.promotion_from
+    if state is not None and source is not None:
+        guardrails.check_promotion(
+            environment, state.commit, ledger_of(settings, settings.environment(source)).records()
+        )
+    cloudformation = aws.client("cloudformation")
+    statuses = {}
+    for name in stack_names(settings.project, environment):
+        status = stack_status(cloudformation, name)
+        if status is not None:
+            statuses[name] = (status, pending_change_sets(cloudformation, name))
+    guardrails.check_not_busy(statuses)
+    return Run(
+        settings=settings,
+        environment=environment,
+        invocation=invocation,
+        aws=aws,
+        ledger=ledger_of(settings, environment, aws),
+        principal=principal,
+        actor=actor(root),
+        github=github,
+        git=state,
+        started=started,
+    )
