@@ -329,6 +329,14 @@ def test_deploy_and_rollback_share_one_uncancelled_group_per_environment(
     assert release["cancel-in-progress"] is False
 
 
+def test_deploy_credentials_last_as_long_as_the_job(workflows: dict[str, Document]) -> None:
+    """An OIDC session lasts 1 h unless asked for longer; a deploy may run the whole job."""
+    for name in ("deploy", "rollback"):
+        (job,) = jobs(workflows[name]).values()
+        aws = step_using(job, "aws-actions/configure-aws-credentials")
+        assert int(aws["with"]["role-duration-seconds"]) >= int(job["timeout-minutes"]) * 60, name
+
+
 def test_aws_jobs_get_github_api_access(workflows: dict[str, Document]) -> None:
     for name, job_id in AWS_JOBS:
         job = jobs(workflows[name])[job_id]
