@@ -1,7 +1,8 @@
 """The project's error types: one per domain, each carrying a one-line message for people.
 
-Front doors (tasks.py, noxfile.py, app.py) print the message and exit non-zero; anything
-that is not a ProjectError is a bug and keeps its traceback.
+Front doors (tasks.py, noxfile.py, app.py) print the message and exit non-zero; so do they
+for AWS failing the ways it does in the field (expected_failure). Anything else is a bug and
+keeps its traceback.
 """
 
 from __future__ import annotations
