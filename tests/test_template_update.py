@@ -35,9 +35,11 @@ NEW_TEST_TEXT = '''"""Arrived with a template update: the new default is what th
 
 from {{ cookiecutter.package_name }} import config
 
+from .conftest import PROJECT_ROOT
+
 
 def test_github_timeout_is_the_new_default() -> None:
-    assert config.load().github.timeout_seconds == 15
+    assert config.load(PROJECT_ROOT).github.timeout_seconds == 15
 '''
 
 
