@@ -64,7 +64,7 @@ import subprocess
 import urllib.request
 from collections.abc import Iterator, Sequence
 from contextlib import redirect_stderr, redirect_stdout
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
@@ -403,11 +403,10 @@ def free_port() -> int:
 
 @dataclass
 class Copy:
-    """One copy of the project in one state, with the package pointed at it."""
+    """One copy of the project in one state."""
 
     root: Path
     state: State
-    patch: pytest.MonkeyPatch = field(default_factory=pytest.MonkeyPatch)
 
     def run(self, argv: Sequence[str], environ: Sequence[tuple[str, str]] = ()) -> Ran:
         ran = run_invoke(argv, environ, self.root)
@@ -440,9 +439,7 @@ class Copies:
         self.close()
 
     def close(self) -> None:
-        if self.current is not None:
-            self.current.patch.undo()
-            self.current = None
+        self.current = None
 
     def new(self, state: State, local_url: str = "") -> Copy:
         self.close()

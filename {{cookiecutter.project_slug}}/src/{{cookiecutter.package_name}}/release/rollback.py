@@ -70,6 +70,7 @@ def choose_target(
     succeeded = [record for record in records if record.outcome is Outcome.SUCCEEDED]
     serving = live_record(records, live) or current(records)
     environment = serving.environment
+    position = [record.deploy_id for record in records].index(serving.deploy_id)
     if tag_commit is not None:
         matching = [record for record in succeeded if record.commit == tag_commit]
         if not matching:
@@ -88,7 +89,6 @@ def choose_target(
         if target.outcome is not Outcome.SUCCEEDED:
             raise Refusal(f"deploy {to} {target.outcome.value}; roll back only to a success")
     else:
-        position = [record.deploy_id for record in records].index(serving.deploy_id)
         older = [r for r in records[position + 1 :] if r.outcome is Outcome.SUCCEEDED]
         if not older:
             raise Refusal(
@@ -96,7 +96,6 @@ def choose_target(
                 f"of {environment} succeeded"
             )
         target = older[0]
-    position = [record.deploy_id for record in records].index(serving.deploy_id)
     if target.deploy_id == serving.deploy_id and not any(
         record.change_sets for record in records[:position]
     ):
