@@ -3,12 +3,34 @@ same name in an environment built by uv from pyproject.toml's dependency groups.
 
 from __future__ import annotations
 
+import importlib
+import os
 import shlex
+import shutil
+import sys
 
 import nox
 
+
+def find_uv() -> str | None:
+    """The uv nox will use: $UV, else the `uv` package beside nox (run.py installs nox[uv]
+    into .tools/), else uv on PATH; None when there is none."""
+    named = os.environ.get("UV")
+    if named:
+        return shutil.which(named)
+    try:
+        return str(importlib.import_module("uv").find_uv_bin())
+    except (ImportError, FileNotFoundError):
+        return shutil.which("uv")
+
+
+# uv only, never a silent fallback to virtualenv + pip; nox's own "No backends present"
+# would not say how to get uv.
+if find_uv() is None:
+    sys.exit("error: these sessions need uv: run them with `python3 run.py SESSION`")
 nox.needs_version = ">=2025.2.9"
-nox.options.default_venv_backend = "uv|virtualenv"
+nox.options.default_venv_backend = "uv"
+os.environ.setdefault("UV_COMPILE_BYTECODE", "1")  # fast imports under PYTHONDONTWRITEBYTECODE
 nox.options.sessions = ["lint", "tests"]
 nox.options.reuse_venv = "yes"
 

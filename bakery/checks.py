@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 import subprocess
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -50,9 +51,10 @@ CHECKS: dict[str, list[str]] = {
 }
 
 
-def run_check(project: Path, python: Path, name: str) -> CheckResult:
-    """Run one check in the project with the shared environment's interpreter."""
-    command = [str(python), *CHECKS[name]]
+def run_check(project: Path, python: Path, name: str, arguments: Sequence[str] = ()) -> CheckResult:
+    """Run one check in the project with the shared environment's interpreter; `arguments`
+    go after the check's own (for pytest: which tests)."""
+    command = [str(python), *CHECKS[name], *arguments]
     # One mypy cache for every bake checked with this interpreter: the heavy part (aws_cdk's
     # types) is the same in all of them; a bake's own modules are re-checked by content.
     cache = python.parent.parent / "mypy-cache"

@@ -109,9 +109,17 @@ def _make_origin(project: Path) -> None:
 
 
 def prepare_repository(project: Path) -> None:
-    """The bake committed on main and pushed to a bare `origin` next to it."""
-    _run("commit the bake", ["git", *DEMO_AUTHOR, "add", "-A"], project)
-    _run("commit the bake", ["git", *DEMO_AUTHOR, "commit", "-q", "-m", "Baked"], project)
+    """The bake committed on main (by the post-gen hook; here when git had no identity
+    there) and pushed to a bare `origin` next to it."""
+    head = subprocess.run(
+        ["git", "rev-parse", "--verify", "--quiet", "HEAD"],
+        cwd=project,
+        capture_output=True,
+        check=False,
+    )
+    if head.returncode != 0:
+        _run("commit the bake", ["git", *DEMO_AUTHOR, "add", "-A"], project)
+        _run("commit the bake", ["git", *DEMO_AUTHOR, "commit", "-q", "-m", "Baked"], project)
     _make_origin(project)
 
 

@@ -23,7 +23,17 @@ from . import cases
 from .project import environment_names, scaled_copy
 from .stats import Figure, Target, figures_table, ratio, targets_table
 
-PARTS = ("environments", "synth", "cli", "scaling", "deploy", "nox")
+PARTS = ("environments", "synth", "cli", "scaling", "deploy", "nox", "cold-nox", "ci")
+# The figures measured before issue 14 (README, 2026-11-29; the CI figure is stop 19's
+# clean-clone `bash .ci/run`), shown beside each target so a change is judged against them.
+BEFORE = {
+    "warm nox": "166.6 s",
+    "cold nox": "~15 min (no uv on PATH)",
+    "dry run - synth": "10.2 s",
+    "no-change / dry run": "0.82x",
+    "ci": "2174 s",
+}
+TEMPLATE_ROOT = Path(__file__).resolve().parents[1]
 
 
 def machine() -> str:
@@ -109,21 +119,67 @@ def measure(project: cases.Project, runs: int, parts: set[str], output_dir: Path
     if "deploy" in parts and one_env is not None:
         deploy = cases.deploys(project, runs)
         figures += [deploy.dry_run, deploy.execute, deploy.no_change]
+        shares = ", ".join(f"{name} {share:.0%}" for name, share in deploy.synth_shares.items())
         targets += [
             Target(
                 "deploy dry run - synth of 1 environment",
                 deploy.dry_run.median - one_env.median,
-                2.0,
+                3.0,
                 "s",
+                BEFORE["dry run - synth"],
+                f"synth's share of each deploy: {shares}; the rest is start-up, model "
+                "packaging and the change-set calls",
             ),
-            Target("no-change deploy / dry run", ratio(deploy.no_change, deploy.dry_run), 1.1, "x"),
+            Target(
+                "no-change deploy / dry run",
+                ratio(deploy.no_change, deploy.dry_run),
+                1.0,
+                "x",
+                BEFORE["no-change / dry run"],
+                "an execute also verifies the endpoint and writes the record",
+            ),
         ]
-        shares = ", ".join(f"{name} {share:.0%}" for name, share in deploy.synth_shares.items())
         notes.append(f"Share of each deploy's time spent in synth (median): {shares}.")
     if "nox" in parts:
         warm = cases.warm_nox(project.root, runs)
         figures += warm
-        targets.append(Target("warm nox (lint, tests, synth)", warm[0].median, 30.0, "s"))
+        targets.append(
+            Target(
+                "warm nox (lint, tests, synth)",
+                warm[0].median,
+                45.0,
+                "s",
+                BEFORE["warm nox"],
+                cases.breakdown(warm[1:]),
+            )
+        )
+    if "cold-nox" in parts:
+        cold = cases.cold_nox(project.root)
+        figures += cold
+        targets.append(
+            Target(
+                "cold nox (new session environments)",
+                cold[0].median,
+                180.0,
+                "s",
+                BEFORE["cold nox"],
+                cases.breakdown(cold[1:]),
+            )
+        )
+    if "ci" in parts:
+        ci = cases.clean_clone_ci(TEMPLATE_ROOT, output_dir / "ci")
+        figures.append(ci)
+        targets.append(
+            Target(
+                "template `bash .ci/run`, clean clone",
+                ci.median,
+                720.0,
+                "s",
+                BEFORE["ci"],
+                "the baked suite runs once per checked bake (3) and in the demo's nox; "
+                "each run is dominated by its deploys against the local AWS",
+            )
+        )
     report = [f"Measured {machine()}; medians of {runs} runs.", "", figures_table(figures)]
     if targets:
         report += ["", targets_table(targets)]

@@ -264,3 +264,30 @@ def warm_nox(root: Path, runs: int) -> list[Figure]:
         Figure(f"  nox session {name}", tuple(seconds[-runs:]), "nox --report duration")
         for name, seconds in sessions.items()
     ]
+
+
+def breakdown(sessions: Sequence[Figure]) -> str:
+    """Where a nox run's time goes: each session's median, slowest first."""
+    ordered = sorted(sessions, key=lambda figure: figure.median, reverse=True)
+    return ", ".join(f"{figure.name.split()[-1]} {figure.median:.0f} s" for figure in ordered)
+
+
+def cold_nox(root: Path) -> list[Figure]:
+    """`nox` with every session environment made anew (uv's package cache warm), once: the
+    whole command, then each session as nox's --report times it."""
+    with tempfile.TemporaryDirectory(prefix="nox-report-") as folder:
+        report = Path(folder) / "report.json"
+        seconds = timed([*NOX, "--reuse-venv", "no", "--report", str(report)], root)
+        results = json.loads(report.read_text(encoding="utf-8"))["sessions"]
+    return [Figure("cold nox (lint, tests, synth)", (seconds,), "`nox --reuse-venv no`")] + [
+        Figure(f"  cold nox session {r['name']}", (float(r["duration"]),), "nox --report")
+        for r in results
+    ]
+
+
+def clean_clone_ci(template: Path, where: Path) -> Figure:
+    """The template's CI as it runs: `bash .ci/run` in a fresh clone of the committed HEAD."""
+    shutil.rmtree(where, ignore_errors=True)
+    run(["git", "clone", "--quiet", str(template), str(where)], template)
+    seconds = timed(["bash", ".ci/run"], where, {**os.environ, "CI": "true"})
+    return Figure("template `bash .ci/run`, clean clone", (seconds,), "git clone + .ci/run, once")

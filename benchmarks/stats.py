@@ -24,12 +24,16 @@ class Figure:
 
 @dataclass(frozen=True)
 class Target:
-    """A target from the issue: `figure` compared with `limit` (both as the table shows them)."""
+    """A target from the issue: `figure` compared with `limit` (both as the table shows them),
+    beside the figure measured before the change that set it, and, for a miss, where the time
+    goes (from the run's own breakdown)."""
 
     name: str
     figure: float
     limit: float
     unit: str  # "x" for a ratio, "s" for seconds
+    before: str = ""
+    why: str = ""
 
     @property
     def met(self) -> bool:
@@ -39,7 +43,14 @@ class Target:
         def shown(value: float) -> str:
             return f"{value:.2f}x" if self.unit == "x" else f"{value:.1f} s"
 
-        return [self.name, shown(self.figure), f"<= {shown(self.limit)}", _met(self.met)]
+        return [
+            self.name,
+            self.before or "-",
+            shown(self.figure),
+            f"<= {shown(self.limit)}",
+            _met(self.met),
+            "" if self.met else self.why,
+        ]
 
 
 def _met(met: bool) -> str:
@@ -78,4 +89,7 @@ def figures_table(figures: Sequence[Figure]) -> str:
 
 
 def targets_table(targets: Sequence[Target]) -> str:
-    return markdown_table(["target", "figure", "limit", ""], [t.row() for t in targets])
+    return markdown_table(
+        ["target", "before", "now", "limit", "", "where the time goes (misses)"],
+        [t.row() for t in targets],
+    )

@@ -1,5 +1,5 @@
 """Finish a freshly baked project: drop what an answer switched off, record the template it
-came from, start git, say what next.
+came from, start git with the bake as its first commit, say what next.
 
 Runs inside the new project folder. The decision table below is the only place that knows
 which files belong to an optional feature. The template record is `.cruft.json` in cruft's
@@ -158,6 +158,23 @@ def init_git(project: Path) -> str:
     return ""
 
 
+BAKE_COMMIT = "chore: bake from the cookiecutter-sagemaker-service template"
+
+
+def commit_bake(project: Path) -> str:
+    """The bake as the first commit on main (a deploy refuses a tree with no commit); a note
+    saying what to run when git has no identity to commit with."""
+    if git_output(project, "add", "-A") is None:
+        return "git could not stage the bake; commit it yourself: git add -A && git commit"
+    if git_output(project, "commit", "--quiet", "-m", BAKE_COMMIT) is None:
+        return (
+            "the bake is not committed: git needs user.name and user.email (git config "
+            "--global user.email you@example.com), then: git add -A && git commit -m "
+            f'"{BAKE_COMMIT}"'
+        )
+    return ""
+
+
 def next_steps(answers: Mapping[str, str]) -> str:
     slug = answers["project_slug"]
     return "\n".join(
@@ -182,6 +199,8 @@ def launch_folder(project: Path) -> Path:
 def main(answers: Mapping[str, Any], project: Path) -> int:
     remove_paths(project, paths_to_remove(answers))
     notes = [record_template(project, answers, launch_folder(project)), init_git(project)]
+    if not notes[-1]:  # git is there and the repository exists
+        notes.append(commit_bake(project))
     print(next_steps(answers))
     for note in notes:
         if note:

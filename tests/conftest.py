@@ -1,5 +1,5 @@
-"""Shared fixtures: the template's default answers, its hooks as modules, and the one
-environment every bake's own checks run in."""
+"""Shared fixtures: the template's default answers, its hooks as modules, the matrix's bakes
+(each answer set baked once per run) and the one environment every bake's checks run in."""
 
 from __future__ import annotations
 
@@ -45,6 +45,48 @@ def default_answers(**overrides: str) -> dict[str, Any]:
     )
     answers: dict[str, Any] = prompt_for_config(context, no_input=True)
     return answers
+
+
+BAKES: dict[str, dict[str, str]] = {
+    # canary rollout, Model Monitor on, Python 3.11
+    "defaults": {},
+    # every switch off; all-at-once rollout
+    "switches-off": {"include_model_monitor": "n", "rollout_strategy": "all-at-once"},
+    # an odd name, a linear rollout, another region and Python
+    "odd-name": {
+        "project_name": "ACME Fraud-Scorer 2",
+        "rollout_strategy": "linear",
+        "rollout_step_percent": "25",
+        "aws_region": "eu-west-1",
+        "python_version": "3.12",
+    },
+    # the longest slug the hook allows: generated lines must still fit and format
+    "long-name": {
+        "project_name": "Global Payments Risk Scoring Svc",
+        "prod_instance_count": "3",
+        "max_instance_count": "6",
+        "python_version": "3.13",
+    },
+}
+
+
+class Bakes:
+    """The matrix's projects, each baked on first use and then shared by every test module
+    that reads it (test_bakes, test_workflows). Tests must not change a shared bake."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self._baked: dict[str, Path] = {}
+
+    def __getitem__(self, name: str) -> Path:
+        if name not in self._baked:
+            self._baked[name] = bake(self.root / name, BAKES[name])
+        return self._baked[name]
+
+
+@pytest.fixture(scope="session")
+def bakes(tmp_path_factory: pytest.TempPathFactory) -> Bakes:
+    return Bakes(tmp_path_factory.mktemp("bakes"))
 
 
 @pytest.fixture(scope="session")

@@ -1,7 +1,8 @@
 """Bake the template over a matrix of answers and check each bake like code: nothing left
 unrendered, answers where they belong, ruff and mypy clean, and its own tests passing.
 
-All bakes run their checks in ONE shared environment (see conftest.shared_python)."""
+Each answer set is baked once per run (conftest.bakes) and checked in ONE shared environment
+(conftest.shared_python)."""
 
 from __future__ import annotations
 
@@ -12,42 +13,29 @@ from typing import Any
 
 import pytest
 
-from bakery.bake import bake
 from bakery.checks import CHECKS, leftover_jinja, run_check
 
-BAKES: dict[str, dict[str, str]] = {
-    # canary rollout, Model Monitor on, Python 3.11
-    "defaults": {},
-    # every switch off; all-at-once rollout
-    "switches-off": {"include_model_monitor": "n", "rollout_strategy": "all-at-once"},
-    # an odd name, a linear rollout, another region and Python
-    "odd-name": {
-        "project_name": "ACME Fraud-Scorer 2",
-        "rollout_strategy": "linear",
-        "rollout_step_percent": "25",
-        "aws_region": "eu-west-1",
-        "python_version": "3.12",
-    },
-    # the longest slug the hook allows: generated lines must still fit and format
-    "long-name": {
-        "project_name": "Global Payments Risk Scoring Svc",
-        "prod_instance_count": "3",
-        "max_instance_count": "6",
-        "python_version": "3.13",
-    },
-}
+from .conftest import BAKES, Bakes, load_hook
+
+BAKE_COMMIT = load_hook("post_gen_project").BAKE_COMMIT
+
+# The demo (test_pipeline.py) runs the default bake's own `nox` (lint -> tests -> synth), so
+# the defaults' own checks run there and not twice; every other answer set runs them here.
+CHECKED_HERE = [name for name in BAKES if name != "defaults"]
 
 
 @pytest.fixture(scope="module", params=list(BAKES))
-def baked(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return bake(tmp_path_factory.mktemp(request.param), BAKES[request.param])
+def baked(request: pytest.FixtureRequest, bakes: Bakes) -> Path:
+    return bakes[request.param]
+
+
+@pytest.fixture(scope="module", params=CHECKED_HERE)
+def checked(request: pytest.FixtureRequest, bakes: Bakes) -> Path:
+    return bakes[request.param]
 
 
 def answers_of(project: Path) -> dict[str, str]:
-    for name, answers in BAKES.items():
-        if project.parent.name.startswith(name):
-            return answers
-    raise AssertionError(project)
+    return BAKES[project.parent.name]
 
 
 def environments(project: Path) -> dict[str, Any]:
@@ -88,9 +76,24 @@ def test_git_is_initialised_on_main(baked: Path) -> None:
         ["git", "symbolic-ref", "HEAD"], cwd=baked, capture_output=True, text=True, check=True
     )
     assert head.stdout.strip() == "refs/heads/main"
+    # The bake is the first commit (a deploy refuses a tree with no commit), and it is whole.
+    log = subprocess.run(
+        ["git", "log", "--format=%s"], cwd=baked, capture_output=True, text=True, check=True
+    )
+    assert log.stdout.splitlines() == [BAKE_COMMIT]
+    changed = subprocess.run(
+        ["git", "status", "--porcelain", "--untracked-files=no"],
+        cwd=baked,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert changed.stdout == ""
 
 
 @pytest.mark.parametrize("check", list(CHECKS))
-def test_baked_project_passes_its_own_checks(baked: Path, shared_python: Path, check: str) -> None:
-    result = run_check(baked, shared_python, check)
-    assert result.ok, f"{check} failed in {baked.name}:\n{result.output[-4000:]}"
+def test_baked_project_passes_its_own_checks(
+    checked: Path, shared_python: Path, check: str
+) -> None:
+    result = run_check(checked, shared_python, check)
+    assert result.ok, f"{check} failed in {checked.parent.name}:\n{result.output[-4000:]}"

@@ -29,12 +29,15 @@ def test_median_ratio_and_targets() -> None:
     assert ratio(fast, slow) == pytest.approx(0.08)
     assert Target("uv / pip", 0.08, 0.1, "x").met
     assert not Target("warm nox", 31.0, 30.0, "s").met
-    assert Target("warm nox", 31.0, 30.0, "s").row() == [
+    assert Target("warm nox", 31.0, 30.0, "s", "167 s", "tests 25 s").row() == [
         "warm nox",
+        "167 s",
         "31.0 s",
         "<= 30.0 s",
         "**missed**",
+        "tests 25 s",
     ]
+    assert Target("warm nox", 29.0, 30.0, "s", "167 s", "tests 25 s").row()[-2:] == ["met", ""]
 
 
 def test_a_figure_without_runs_or_a_zero_median_is_an_error() -> None:

@@ -39,6 +39,41 @@ def test_git_starts_on_main(tmp_path: Path) -> None:
     assert head.stdout.strip() == "refs/heads/main"
 
 
+def test_the_bake_is_the_first_commit_on_main(tmp_path: Path) -> None:
+    """A deploy refuses a tree with no commit; the bake once left one (issue 14)."""
+    (tmp_path / "README.md").write_text("a project\n", encoding="utf-8")
+    assert hook.init_git(tmp_path) == "" and hook.commit_bake(tmp_path) == ""
+    log = subprocess.run(
+        ["git", "log", "--format=%s"], cwd=tmp_path, capture_output=True, text=True, check=True
+    )
+    assert log.stdout.splitlines() == [hook.BAKE_COMMIT]
+    status = subprocess.run(
+        ["git", "status", "--porcelain"], cwd=tmp_path, capture_output=True, text=True, check=True
+    )
+    assert status.stdout == ""
+
+
+def test_without_a_git_identity_the_note_says_how_to_commit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for variable in ("GIT_AUTHOR_NAME", "GIT_AUTHOR_EMAIL", "GIT_COMMITTER_NAME", "EMAIL"):
+        monkeypatch.delenv(variable, raising=False)
+    monkeypatch.delenv("GIT_COMMITTER_EMAIL", raising=False)
+    monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(tmp_path / "no-gitconfig"))
+    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
+    # git would otherwise make up user@host; useConfigOnly makes it ask, as on a new machine.
+    for key, value in {"GIT_CONFIG_COUNT": "1", "GIT_CONFIG_KEY_0": "user.useConfigOnly"}.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.setenv("GIT_CONFIG_VALUE_0", "true")
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "README.md").write_text("a project\n", encoding="utf-8")
+    assert hook.init_git(project) == ""
+    note = hook.commit_bake(project)
+    assert note.startswith("the bake is not committed: git needs user.name and user.email")
+    assert note.endswith(f'git add -A && git commit -m "{hook.BAKE_COMMIT}"')
+
+
 def test_next_steps_name_the_folder_and_the_pipeline() -> None:
     text = hook.next_steps(default_answers(project_name="ACME Fraud-Scorer 2"))
     assert "cd acme-fraud-scorer-2" in text

@@ -154,3 +154,26 @@ def test_bad_answer_is_refused_with_one_line_and_no_folder(
         assert leftovers == [output / "bad"]
     else:
         assert leftovers == []
+
+
+def test_the_readme_says_what_plain_cookiecutter_prints_after_our_line(tmp_path: Path) -> None:
+    """cookiecutter logs its own refusal (and a traceback) after the hook exits; the README
+    says so word for word instead of promising one line."""
+    result = cookiecutter_cli(tmp_path / "out", {"rollout_step_percent": "60"})
+    output = result.stdout + result.stderr
+    readme = (TEMPLATE_ROOT / "README.md").read_text(encoding="utf-8")
+    for said in (
+        "error: rollout_step_percent 60 is outside SageMaker's 1-50 % range",
+        "Stopping generation because pre_gen_project hook script didn't exit successfully",
+        "FailedHookException",
+        "Hook script failed (exit status: 1)",
+    ):
+        assert said in output, output
+        assert said in " ".join(readme.split()), said
+
+
+def test_the_readme_bake_commands_work_as_written() -> None:
+    """No placeholder to fill in (the bake command once read gh:<owner>/...)."""
+    readme = (TEMPLATE_ROOT / "README.md").read_text(encoding="utf-8")
+    assert "<owner>" not in readme
+    assert 'pipx run cookiecutter "$PWD" --output-dir ..' in readme

@@ -22,9 +22,7 @@ from typing import Any
 import pytest
 import yaml
 
-from bakery.bake import bake
-
-from .test_bakes import BAKES
+from .conftest import BAKES, Bakes
 
 WORKFLOWS = ("ci", "deploy", "release", "rollback")
 # The jobs that reach AWS (OIDC) and GitHub's deployment and check APIs.
@@ -37,8 +35,9 @@ Document = dict[str, Any]
 
 
 @pytest.fixture(scope="module", params=list(BAKES))
-def baked(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return bake(tmp_path_factory.mktemp(f"wf-{request.param}"), BAKES[request.param])
+def baked(request: pytest.FixtureRequest, bakes: Bakes) -> Path:
+    """The matrix's bakes, shared with test_bakes.py (baked once per run)."""
+    return bakes[request.param]
 
 
 @pytest.fixture(scope="module")
@@ -112,15 +111,20 @@ def tool(name: str) -> str:
 # --- linters -------------------------------------------------------------------------------
 
 
-def test_zizmor_finds_nothing(baked: Path) -> None:
-    """Workflows, dependabot.yml and .pre-commit-config.yaml, every severity, offline."""
-    result = subprocess.run(
-        [tool("zizmor"), "--offline", "--no-progress", "--format", "json", str(baked)],
+def zizmor(target: Path) -> subprocess.CompletedProcess[str]:
+    """zizmor, offline, every severity, as JSON, on a project folder or one workflow."""
+    return subprocess.run(
+        [tool("zizmor"), "--offline", "--no-progress", "--format", "json", str(target)],
         capture_output=True,
         text=True,
         check=False,
         env={**os.environ, "NO_COLOR": "1"},
     )
+
+
+def test_zizmor_finds_nothing(baked: Path) -> None:
+    """Workflows, dependabot.yml and .pre-commit-config.yaml, every severity, offline."""
+    result = zizmor(baked)
     assert result.returncode == 0, result.stdout + result.stderr
     assert json.loads(result.stdout) == []
     audited = {

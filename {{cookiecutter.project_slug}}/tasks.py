@@ -9,16 +9,43 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from invoke.collection import Collection
 from invoke.context import Context
 from invoke.exceptions import Exit
-from invoke.tasks import task
+from invoke.tasks import Task, task
 
 LINT_COMMANDS = ("ruff check .", "ruff format --check .", "mypy")
 # The project is the folder of this tasks.py (the one invoke loaded), whichever installed
 # package runs it: its config, its git repository, its build/.
 ROOT = Path(__file__).resolve().parent
+
+
+# One meaning per short flag across every task; an option not named here has its long form
+# only (invoke would otherwise give -t to --timeout-minutes in one task and --to in another).
+SHORT_FLAGS = {
+    "bump": "b",
+    "env": "e",
+    "execute": "x",
+    "json": "j",
+    "limit": "l",
+    "model_sha256": "m",
+    "outdir": "o",
+    "to": "t",
+}
+
+
+class ProjectTask(Task[Any]):
+    """A task whose short flags come from SHORT_FLAGS, and whose every option is a flag: an
+    option without a default (--env) would be positional, and `invoke deploy --help` would
+    then read "--help" as the environment."""
+
+    def arg_opts(self, name: str, default: Any, taken_names: set[str]) -> dict[str, Any]:
+        opts: dict[str, Any] = super().arg_opts(name, default, taken_names)
+        opts["names"] = [opts["names"][0], *([SHORT_FLAGS[name]] if name in SHORT_FLAGS else [])]
+        opts["positional"] = False
+        return opts
 
 
 @contextmanager
@@ -36,20 +63,21 @@ def refusals() -> Iterator[None]:
         raise Exit(f"error: {expected}", code=1) from None
 
 
-@task
+@task(klass=ProjectTask)
 def lint(c: Context) -> None:
     """Lint: ruff check, ruff format --check and mypy (strict), as CI runs them."""
     for command in LINT_COMMANDS:
         c.run(command)
 
 
-@task
+@task(klass=ProjectTask)
 def test(c: Context) -> None:
     """Run the tests (pytest); anything after `--` goes to pytest, e.g. `-- -k config`."""
     c.run(f"python -m pytest {c.remainder}".strip())
 
 
 @task(
+    klass=ProjectTask,
     iterable=["env"],
     help={
         "env": "Environment to synthesize; repeat for several (default: every environment)",
@@ -65,7 +93,7 @@ def synth(c: Context, env: list[str], model_sha256: str = "", outdir: str = "cdk
         commands.synth(ROOT, env, Path(outdir), model_sha256)
 
 
-@task(help={"outdir": "Where model.json goes (default: build/model)"})
+@task(klass=ProjectTask, help={"outdir": "Where model.json goes (default: build/model)"})
 def train(c: Context, outdir: str = "build/model") -> None:
     """Train the model (deterministic, from config/model.toml) and show its metrics."""
     from {{ cookiecutter.package_name }}.model.commands import train_command
@@ -74,7 +102,10 @@ def train(c: Context, outdir: str = "build/model") -> None:
         train_command(ROOT, Path(outdir))
 
 
-@task(help={"outdir": "Where model.tar.gz and the baseline go (default: build/model)"})
+@task(
+    klass=ProjectTask,
+    help={"outdir": "Where model.tar.gz and the baseline go (default: build/model)"},
+)
 def package(c: Context, outdir: str = "build/model") -> None:
     """Train and package a reproducible model.tar.gz; prints its sha256."""
     from {{ cookiecutter.package_name }}.model.commands import package_command
@@ -84,17 +115,21 @@ def package(c: Context, outdir: str = "build/model") -> None:
 
 
 @task(
+    klass=ProjectTask,
     help={
         "env": "Environment to deploy (from config/environments.toml), e.g. local or prod",
-        "execute": "Apply the plan; without it this is a dry run that changes nothing",
+        "execute": "Apply the plan; without it this is a dry run that changes nothing. A "
+        "protected environment also needs {{ cookiecutter.deploy_confirm_variable }} set to "
+        "I_UNDERSTAND_THE_COST (the variable is project.deploy_confirm_variable in "
+        "config/environments.toml)",
         "upload-artifacts": "Upload the model artifact if missing (--no-upload-artifacts: "
         "require it to be in the bucket already)",
         "timeout-minutes": "How long to wait for each stack and the endpoint (default: 60)",
-    }
+    },
 )
 def deploy(
     c: Context,
-    env: str,
+    env: str = "",
     execute: bool = False,
     upload_artifacts: bool = True,
     timeout_minutes: int = 60,
@@ -113,6 +148,7 @@ def deploy(
 
 
 @task(
+    klass=ProjectTask,
     help={
         "env": "Environment to roll back",
         "to": "A deploy id or a vX.Y.Z tag to return to (default: the deploy before the live one)",
@@ -120,11 +156,11 @@ def deploy(
         "<project>-<env> with the live deploy's templates (needs release.model_registry)",
         "execute": "Apply the rollback; without it this is a dry run that changes nothing",
         "timeout-minutes": "How long to wait for each stack and the endpoint (default: 60)",
-    }
+    },
 )
 def rollback(
     c: Context,
-    env: str,
+    env: str = "",
     *,
     to: str = "",
     to_model_package: int = 0,
@@ -146,12 +182,13 @@ def rollback(
 
 
 @task(
+    klass=ProjectTask,
     help={
         "bump": "patch, minor or major (default: from the commits since the last tag: "
         "feat -> minor, breaking -> major, anything else -> patch)",
         "execute": "Create the annotated tag and push it to origin (and a GitHub release "
         "when GITHUB_TOKEN is set); without it this is a dry run",
-    }
+    },
 )
 def tag(c: Context, bump: str = "", execute: bool = False) -> None:
     """Tag HEAD vX.Y.Z once it deployed successfully to the release environment."""
@@ -162,12 +199,13 @@ def tag(c: Context, bump: str = "", execute: bool = False) -> None:
 
 
 @task(
+    klass=ProjectTask,
     help={
         "execute": "Apply the differences to GitHub (branch protection of release.branch, "
         "one environment per [approvals] table); without it this only shows them and exits 1 "
         "while GitHub differs from config, so CI can use it as a drift check. Needs "
         "GITHUB_TOKEN with admin rights on the repository",
-    }
+    },
 )
 def governance(c: Context, execute: bool = False) -> None:
     """Compare GitHub's branch protection and environments with config; --execute applies."""
@@ -180,13 +218,14 @@ def governance(c: Context, execute: bool = False) -> None:
 
 
 @task(
+    klass=ProjectTask,
     help={
         "env": "Environment whose ledger to read",
         "json": "Print the records as JSON (for scripts) instead of a table",
         "limit": "Show only the newest N records (default: all)",
-    }
+    },
 )
-def history(c: Context, env: str, json: bool = False, limit: int = 0) -> None:
+def history(c: Context, env: str = "", json: bool = False, limit: int = 0) -> None:
     """Deploy records of an environment from its ledger, newest first."""
     from {{ cookiecutter.package_name }} import commands
 
@@ -195,11 +234,12 @@ def history(c: Context, env: str, json: bool = False, limit: int = 0) -> None:
 
 
 @task(
+    klass=ProjectTask,
     help={
         "env": "Environment served by the local AWS (default: local)",
         "stop": "Stop the server started earlier (by its pid file)",
         "status": "Say whether it is running",
-    }
+    },
 )
 def local_aws(c: Context, env: str = "local", stop: bool = False, status: bool = False) -> None:
     """Start the embedded local AWS (a moto server on loopback) in the background."""
@@ -212,10 +252,11 @@ def local_aws(c: Context, env: str = "local", stop: bool = False, status: bool =
 
 
 @task(
+    klass=ProjectTask,
     help={
         "strict": "Exit 1 when out of date or the template cannot be reached "
         "(default: informational, exit 0)",
-    }
+    },
 )
 def template_check(c: Context, strict: bool = False) -> None:
     """Is this project up to date with its template? (cruft check on .cruft.json)"""

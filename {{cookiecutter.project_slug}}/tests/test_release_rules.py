@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import io
 from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
+from rich.console import Console
 
 from {{ cookiecutter.package_name }}.config import Settings
 from {{ cookiecutter.package_name }}.errors import Refusal
-from {{ cookiecutter.package_name }}.release import guardrails
+from {{ cookiecutter.package_name }}.release import guardrails, verify
 from {{ cookiecutter.package_name }}.release.cost import estimate
 from {{ cookiecutter.package_name }}.release.git import GitState
 from {{ cookiecutter.package_name }}.release.ledger import (
@@ -25,7 +27,7 @@ from {{ cookiecutter.package_name }}.release.plan import (
     changes_of,
     is_no_change,
 )
-from {{ cookiecutter.package_name }}.release.render import plan_markdown
+from {{ cookiecutter.package_name }}.release.render import history_table, plan_markdown
 
 COMMIT = "c" * 40
 
@@ -179,3 +181,39 @@ def test_cost_is_an_estimate_from_the_price_table(settings: Settings) -> None:
     assert "an estimate" in found.describe()
     odd = replace(prod, endpoint=replace(prod.endpoint, instance_type="ml.zz9.huge"))
     assert estimate(odd).describe().startswith("unknown: no price for ml.zz9.huge in ")
+
+
+def test_history_keeps_an_email_whole_and_says_where_a_rollback_went() -> None:
+    """In a 120-column log: the actor on one line (it once folded over four), and a rollback
+    row names the deploys it went from and to (once only --json said so)."""
+    first = replace(record(), actor="firstname.lastname@example.com")
+    second = replace(record("1" * 40), actor="release-bot@example.com")
+    back = replace(
+        record("2" * 40),
+        kind="rollback",
+        rollback={"from": second.deploy_id, "to": first.deploy_id},
+    )
+    console = Console(width=120, file=io.StringIO())
+    console.print(history_table([back, second, first], "Deploys of staging", back))
+    lines = [line.strip() for line in console.file.getvalue().splitlines()]  # type: ignore[attr-defined]
+    assert "by\u00a0firstname.lastname@example.com" in lines
+    assert f"from {second.deploy_id}" in lines and f"to {first.deploy_id}" in lines
+    assert any(line.startswith(f"{back.deploy_id} (live)") for line in lines)
+    assert max(len(line) for line in console.file.getvalue().splitlines()) <= 120  # type: ignore[attr-defined]
+
+
+class CannedRuntime:
+    """sagemaker-runtime answering what moto answers: a few bytes that are not JSON."""
+
+    def invoke_endpoint(self, **_: object) -> dict[str, object]:
+        return {"ContentType": "content_type", "Body": io.BytesIO(b"body")}
+
+
+def test_only_the_local_aws_is_excused_the_smoke_scores() -> None:
+    """On SageMaker the container answers, so a non-JSON answer fails verify; on the local AWS
+    (no container) the line says plainly what was and was not checked."""
+    said = verify._smoke(CannedRuntime(), "ep", local=True)
+    assert said.startswith("not scored: the local AWS does not run the serving container")
+    assert "checked: InService" in said
+    with pytest.raises(verify._NotServing, match="not the handler's JSON"):
+        verify._smoke(CannedRuntime(), "ep", local=False)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -12,6 +13,9 @@ from invoke.context import MockContext
 from invoke.exceptions import Exit
 
 import tasks
+from {{ cookiecutter.package_name }}.config import load
+
+from .conftest import PROJECT_ROOT
 
 
 def test_every_task_documents_itself_and_every_flag() -> None:
@@ -84,3 +88,74 @@ def test_deploy_help_shows_the_dry_run_default_and_every_flag() -> None:
     for flag in ("--env", "--execute", "--[no-]upload-artifacts", "--timeout-minutes"):
         assert flag in shown
     assert "dry run" in shown
+
+
+def invoke(*argv: str) -> subprocess.CompletedProcess[str]:
+    """`invoke ARGV` from the project's folder, as a person types it."""
+    return subprocess.run(
+        [sys.executable, "-m", "invoke", *argv],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+@pytest.mark.parametrize("help_flag", ["--help", "-h"])
+def test_every_task_shows_its_help_after_its_name(help_flag: str) -> None:
+    """`invoke deploy --help` once read "--help" as the environment and exited 1."""
+    for name in tasks.ns.task_names:
+        shown = invoke(name, help_flag)
+        assert shown.returncode == 0, f"invoke {name} {help_flag}: {shown.stderr}"
+        assert shown.stdout.startswith(f"Usage: inv[oke] [--core-opts] {name} "), name
+
+
+@pytest.mark.parametrize("task", ["deploy", "rollback", "history"])
+def test_a_missing_env_names_the_flag(task: str) -> None:
+    shown = invoke(task)
+    assert shown.returncode == 1
+    assert shown.stderr.strip() == (
+        "error: no environment given: add --env NAME, one of local, dev, staging, prod"
+    )
+
+
+def test_each_short_flag_means_one_option_across_tasks() -> None:
+    meaning: dict[str, set[str]] = {}
+    for task in tasks.ns.tasks.values():
+        for argument in task.get_arguments():
+            for short in (name for name in argument.names if len(name) == 1):
+                meaning.setdefault(short, set()).add(argument.name)
+            assert not argument.positional, f"{task.name}: --{argument.name} is positional"
+    assert {short: names for short, names in meaning.items() if len(names) > 1} == {}
+    assert meaning["e"] == {"env"} and meaning["x"] == {"execute"} and meaning["t"] == {"to"}
+
+
+def test_deploy_help_names_the_confirmation_variable() -> None:
+    shown = invoke("deploy", "--help").stdout
+    variable = load(PROJECT_ROOT).project.deploy_confirm_variable
+    assert f"{variable} set to I_UNDERSTAND_THE_COST" in " ".join(shown.split())
+
+
+def test_nox_without_uv_stops_in_one_line_saying_how_to_get_it(tmp_path: Path) -> None:
+    """nox builds environments with uv only; without it, no silent virtualenv + pip."""
+    shown = subprocess.run(
+        [sys.executable, "-m", "nox", "--list"],
+        cwd=PROJECT_ROOT,
+        env={**os.environ, "UV": str(tmp_path / "no-uv-here")},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert shown.returncode == 1
+    assert shown.stderr.strip().splitlines() == [
+        "error: nox builds this project's environments with uv, and there is no uv: install nox "
+        "with it (pipx install 'nox[uv]' or pip install 'nox[uv]'), or put uv on PATH"
+    ]
+    listed = subprocess.run(
+        [sys.executable, "-m", "nox", "--list"],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert listed.returncode == 0 and "lint" in listed.stdout, listed.stderr

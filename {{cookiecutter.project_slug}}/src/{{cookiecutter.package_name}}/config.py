@@ -188,6 +188,9 @@ class Settings:
 
     def environment(self, name: str) -> Environment:
         """The named environment; an unknown name is an error listing the known ones."""
+        if not name:  # the tasks' --env has no default
+            known = ", ".join(self.environments)
+            raise ConfigError(f"no environment given: add --env NAME, one of {known}")
         try:
             return self.environments[name]
         except KeyError:

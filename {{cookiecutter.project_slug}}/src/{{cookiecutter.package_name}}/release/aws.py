@@ -7,10 +7,13 @@ every other environment uses the normal credential chain (profile, SSO, OIDC in 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
 
 import boto3
+import botocore.loaders
+import botocore.session
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -33,15 +36,27 @@ LOCAL_ACCESS_KEY = "testing"
 
 @dataclass(frozen=True)
 class Aws:
-    """Client factory bound to one environment."""
+    """Client factory bound to one environment: one client per service and config, made on
+    first use (a SageMaker client costs about 80 ms to make; a deploy asks for it often)."""
 
     environment: Environment
     session: Any
+    _clients: dict[tuple[str, int], Any] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
     def client(self, service: str, config: Config = RETRIES) -> Any:
-        return self.session.client(
-            service, endpoint_url=self.environment.endpoint_url, config=config
-        )
+        key = (service, id(config))  # the configs are the module's constants
+        if key not in self._clients:
+            self._clients[key] = self.session.client(
+                service, endpoint_url=self.environment.endpoint_url, config=config
+            )
+        return self._clients[key]
+
+    @property
+    def is_local(self) -> bool:
+        """The embedded local AWS (moto on loopback), not an AWS account."""
+        return bool(self.environment.endpoint_url)
 
     @property
     def where(self) -> str:
@@ -50,15 +65,29 @@ class Aws:
         return env.endpoint_url or f"account {env.account} in {env.region}"
 
 
+@cache
+def _models() -> botocore.loaders.Loader:
+    """botocore's service models, read once per process: they are data shipped with botocore,
+    the same for every session (a new session would parse SageMaker's model again)."""
+    return botocore.loaders.create_loader()
+
+
 def connect(environment: Environment) -> Aws:
+    """A new session (its own credentials, resolved by the normal chain) per connect."""
+    core = botocore.session.get_session()
+    core.register_component("data_loader", _models())
     if environment.endpoint_url:
         session = boto3.session.Session(
             region_name=environment.region,
             aws_access_key_id=LOCAL_ACCESS_KEY,
             aws_secret_access_key=LOCAL_ACCESS_KEY,
+            botocore_session=core,
         )
     else:
-        session = boto3.session.Session(region_name=environment.region)
+        session = boto3.session.Session(region_name=environment.region, botocore_session=core)
+    # boto3 appends its own data folder to the loader's search path per session: keep one.
+    search = _models().search_paths
+    search[:] = list(dict.fromkeys(search))
     return Aws(environment=environment, session=session)
 
 

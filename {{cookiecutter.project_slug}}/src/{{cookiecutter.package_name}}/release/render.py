@@ -66,22 +66,30 @@ def plan_markdown(plan: Plan, cost: str) -> str:
 
 def history_table(records: Sequence[DeployRecord], title: str, live: DeployRecord | None) -> Table:
     """Newest first; `left live` is the model each execute left serving (read from SageMaker
-    when it ended), and the row marked "live" is the record matching the endpoint now."""
-    table = Table(title=title, title_justify="left")
-    # The deploy id already holds the commit (<time>-<commit7>-<random>). In a 120-column
-    # log only the actor folds; narrower, other cells wrap but id, kind, outcome stay whole.
-    for column in ("deploy id", "kind", "outcome", "ref", "model", "left live", "package"):
-        table.add_column(column, no_wrap=column in {"deploy id", "kind", "outcome"})
-    table.add_column("seconds")
-    table.add_column("actor", overflow="fold", max_width=24)  # long emails fold
+    when it ended), and the row marked "live" is the record matching the endpoint now.
+
+    The first cell holds the deploy id, who ran it, and for a rollback the deploys it went
+    from and to, one per line, so the table fits a 120-column log (ids never fold) with
+    everything `--json` has but times and full hashes."""
+    table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, leading=1)
+    # Wide enough for an id marked live; only an e-mail longer than the spare width folds.
+    table.add_column("deploy id / by / rollback", min_width=39, overflow="fold")
+    for column in ("kind", "outcome", "ref", "model", "left live", "pkg", "secs"):
+        table.add_column(column, no_wrap=column not in {"ref", "pkg"})
     for record in records:
         outcome = record.outcome.value
         ref = (record.ref or "-").removeprefix("refs/heads/").removeprefix("refs/tags/")
         state = left_live(record)
         left = (state.model_sha256[:12] or state.endpoint_config) if state else "?"
         marker = " (live)" if live is not None and live.deploy_id == record.deploy_id else ""
+        lines = [record.deploy_id + marker, f"[dim]by\u00a0{record.actor}[/dim]"]
+        if record.rollback:
+            lines += [
+                f"from {record.rollback.get('from', '?')}",
+                f"to {record.rollback.get('to', '?')}",
+            ]
         table.add_row(
-            record.deploy_id + marker,
+            "\n".join(lines),
             record.kind,
             f"[green]{outcome}" if record.outcome is Outcome.SUCCEEDED else f"[red]{outcome}",
             ref,
@@ -89,6 +97,5 @@ def history_table(records: Sequence[DeployRecord], title: str, live: DeployRecor
             left,
             str(version_of(record.model_package) or "-"),
             f"{record.duration_seconds:.1f}",
-            record.actor,
         )
     return table

@@ -35,16 +35,22 @@ depends on, each from AWS's documentation:
   Application Auto Scaling fails ("If the update would change the instance type for any
   model that is a target for auto scaling, the update fails",
   https://docs.aws.amazon.com/sagemaker/latest/dg/endpoint-scaling-update.html).
+- A JSON template is read as JSON. moto reads every template, JSON ones too, with PyYAML's
+  pure-Python loader (about 90 ms for one of ours, 49 times in a two-deploy test); JSON is
+  YAML, so what moto then sees is the same, and CloudFormation itself takes "JSON or YAML"
+  (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/template-formats.html).
 """
 
 from __future__ import annotations
 
 import contextlib
 import copy
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from moto.cloudformation import models as cfn_models
 from moto.cloudformation import parsing
 from moto.cloudformation import responses as cfn_responses
 from moto.cloudformation.exceptions import (
@@ -91,6 +97,23 @@ class _Failed(Exception):
     reason: str
 
 
+_PYYAML: Any = vars(cfn_models)["yaml"]  # PyYAML, as moto's CloudFormation imported it
+
+
+class _JsonFirst:
+    """PyYAML as moto's CloudFormation uses it, except that a JSON template is read as JSON."""
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(_PYYAML, name)
+
+    @staticmethod
+    def load(stream: Any, Loader: Any) -> Any:  # the keyword moto passes
+        if isinstance(stream, str | bytes):
+            with contextlib.suppress(ValueError):
+                return json.loads(stream)
+        return _PYYAML.load(stream, Loader=Loader)
+
+
 def install() -> None:
     """Make moto's CloudFormation (and the SageMaker parts it drives) strict. Idempotent.
 
@@ -101,6 +124,8 @@ def install() -> None:
     if getattr(backend, "strict_installed", False):
         return
     backend.strict_installed = True
+    for module in (cfn_models, cfn_responses):
+        setattr(module, "yaml", _JsonFirst())  # noqa: B010  (monkeypatching by design)
     moto_parsing: Any = parsing
     response: Any = cfn_responses.CloudFormationResponse
     resource_map: Any = parsing.ResourceMap
