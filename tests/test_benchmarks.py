@@ -118,12 +118,14 @@ def test_a_scaled_copy_of_a_bake_has_ten_environments_and_no_build_outputs(
 
 
 def _fake_project(root: Path, exit_code: int) -> None:
-    """A package whose synthesize_into sleeps, and a tasks.py whose task calls it."""
+    """A package whose cached_synth sleeps, and a tasks.py whose task calls it."""
     infra = root / "svc" / "infra"
     infra.mkdir(parents=True)
     (root / "svc" / "__init__.py").write_text("")
     (infra / "__init__.py").write_text("")
-    (infra / "app.py").write_text("import time\n\ndef synthesize_into():\n    time.sleep(0.2)\n")
+    (infra / "synth_cache.py").write_text(
+        "import time\n\ndef cached_synth():\n    time.sleep(0.2)\n"
+    )
     (root / "tasks.py").write_text(
         textwrap.dedent(
             f"""\
@@ -132,8 +134,8 @@ def _fake_project(root: Path, exit_code: int) -> None:
 
             @task
             def deploy(c, env="local"):
-                from svc.infra.app import synthesize_into
-                synthesize_into()
+                from svc.infra.synth_cache import cached_synth
+                cached_synth()
                 if {exit_code}:
                     raise Exit("error: refused", code={exit_code})
             """

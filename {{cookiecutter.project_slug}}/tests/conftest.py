@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import shutil
 import subprocess
+import sys
 import tomllib
 import urllib.request
 from collections.abc import Iterator
@@ -17,7 +19,8 @@ import pytest
 # Through the infra package, which points jsii at the bundled Node.js before aws_cdk loads;
 # test modules may import aws_cdk directly because pytest imports this file first.
 from {{ cookiecutter.package_name }}.config import Settings, config_path, load, parse
-from {{ cookiecutter.package_name }}.infra.app import SynthesizedStack, synthesize_into
+from {{ cookiecutter.package_name }}.infra.app import synthesize_into
+from {{ cookiecutter.package_name }}.infra.assembly import SynthesizedStack
 
 from .github_standin import GitHubStandIn
 
@@ -63,6 +66,19 @@ def templates(template_json: dict[str, dict[str, Any]]) -> dict[str, Template]:
     return {artifact: Template.from_json(body) for artifact, body in template_json.items()}
 
 
+def python_output(script: str) -> str:
+    """stdout of `python -c script` in a fresh interpreter with this project's src on the path
+    (what a new process has imported is then the script's doing alone)."""
+    shown = subprocess.run(
+        [sys.executable, "-c", script],
+        env={**os.environ, "PYTHONPATH": str(PROJECT_ROOT / "src")},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return shown.stdout
+
+
 def resources_of_type(template: dict[str, Any], resource_type: str) -> dict[str, Any]:
     """Logical id -> resource for every resource of one type."""
     return {
@@ -77,6 +93,24 @@ def only_resource(template: dict[str, Any], resource_type: str) -> dict[str, Any
     assert len(found) == 1, f"expected one {resource_type}, found {len(found)}"
     resource: dict[str, Any] = found[0]
     return resource
+
+
+# --- one build cache per worker -------------------------------------------------------------
+
+
+@pytest.fixture(autouse=True, scope="session")
+def shared_build_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Every test project's build cache (caching.py) is one per worker: a model or a set of
+    templates packaged or synthesized once is reused by every later deploy of the same
+    inputs. The keys cover every input, so a test that changes one gets its own entry; a
+    test about the cache itself points it back at its project."""
+    from {{ cookiecutter.package_name }} import caching
+
+    folder = tmp_path_factory.mktemp("build-cache")
+    patch = pytest.MonkeyPatch()
+    patch.setattr(caching, "cache_dir", lambda root: folder)
+    yield folder
+    patch.undo()
 
 
 # --- AWS on loopback: one moto server per run, reset before each test that uses it ---------

@@ -20,11 +20,11 @@ from rich.console import Console
 from {{ cookiecutter.package_name }}.model.commands import package_command, train_command
 from {{ cookiecutter.package_name }}.model.data import FEATURES
 from {{ cookiecutter.package_name }}.model.package import (
-    PackagedModel,
     inference_source,
     package_model,
     write_atomic,
 )
+from {{ cookiecutter.package_name }}.model.packaged import PackagedModel
 from {{ cookiecutter.package_name }}.model.settings import TrainingSettings, load
 from {{ cookiecutter.package_name }}.model.train import FittedModel, fit
 

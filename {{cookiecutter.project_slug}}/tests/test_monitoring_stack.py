@@ -10,7 +10,7 @@ import pytest
 
 from {{ cookiecutter.package_name }}.config import Settings
 from {{ cookiecutter.package_name }}.images import model_monitor_image
-from {{ cookiecutter.package_name }}.infra.app import SynthesizedStack
+from {{ cookiecutter.package_name }}.infra.assembly import SynthesizedStack
 
 from .conftest import ENVIRONMENTS, MODEL_SHA256, only_resource
 

@@ -21,6 +21,7 @@ import boto3
 import pytest
 from rich.console import Console
 
+from {{ cookiecutter.package_name }} import caching
 from {{ cookiecutter.package_name }}.config import Settings, load, parse
 from {{ cookiecutter.package_name }}.errors import (
     AwsError,
@@ -29,7 +30,8 @@ from {{ cookiecutter.package_name }}.errors import (
     ProjectError,
     Refusal,
 )
-from {{ cookiecutter.package_name }}.model.package import PackagedModel, package_model
+from {{ cookiecutter.package_name }}.model.package import package_model
+from {{ cookiecutter.package_name }}.model.packaged import PackagedModel
 from {{ cookiecutter.package_name }}.model.settings import load as load_training
 from {{ cookiecutter.package_name }}.release.deploy import (
     DeployOutcome,
@@ -427,3 +429,25 @@ def test_unreachable_aws_is_one_line(repo: Path) -> None:
         run(settings, repo)
     assert str(raised.value).startswith(f"cannot reach AWS at http://127.0.0.1:{port}: ")
     assert str(raised.value).endswith("; start it with `invoke local-aws`")
+
+
+def test_unchanged_inputs_are_not_packaged_or_synthesized_again(
+    aws: str, local_settings: Settings, repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The second dry run takes the model and the templates from the project's build/cache/
+    (no training, no CDK) and plans the same digest; here the project's own cache, not the
+    one the other tests share."""
+    monkeypatch.setattr(caching, "cache_dir", lambda root: root / caching.CACHE)
+    first, said_first = run(local_settings, repo)
+    second, said_second = run(local_settings, repo)
+    assert "bytes, packaged)" in said_first
+    assert "stacks (synthesized with cdk-nag)" in said_first
+    assert said_second.count("from build/cache/, inputs unchanged)") == 2
+    assert (repo / "build" / "cache" / "models").is_dir()
+    assert first.record is None and second.record is None
+    digests = [
+        line.split()[1]
+        for line in (said_first + said_second).splitlines()
+        if line.startswith("model ")
+    ]
+    assert len(digests) == 2 and digests[0] == digests[1]

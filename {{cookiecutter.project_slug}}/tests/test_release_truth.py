@@ -19,7 +19,8 @@ import pytest
 from {{ cookiecutter.package_name }} import commands
 from {{ cookiecutter.package_name }}.config import Settings
 from {{ cookiecutter.package_name }}.errors import DeployError
-from {{ cookiecutter.package_name }}.model.package import PackagedModel, package_model
+from {{ cookiecutter.package_name }}.model.package import package_model
+from {{ cookiecutter.package_name }}.model.packaged import PackagedModel
 from {{ cookiecutter.package_name }}.model.settings import load as load_training
 from {{ cookiecutter.package_name }}.release import ledger as ledger_module
 from {{ cookiecutter.package_name }}.release.deploy import Result

@@ -7,7 +7,9 @@ import json
 import os
 import subprocess
 import sys
+import tarfile
 import tomllib
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +22,8 @@ from cfnlint.config import ManualArgs
 from {{ cookiecutter.package_name }}.config import Settings, parse
 from {{ cookiecutter.package_name }}.errors import ConfigError, SynthError
 from {{ cookiecutter.package_name }}.infra import app as app_module
-from {{ cookiecutter.package_name }}.infra.app import SynthesizedStack, synthesize_into
+from {{ cookiecutter.package_name }}.infra.app import synthesize_into
+from {{ cookiecutter.package_name }}.infra.assembly import SynthesizedStack
 from {{ cookiecutter.package_name }}.node import bundled_node
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
@@ -142,6 +145,52 @@ def test_cdk_cli_entry_point_synthesizes_one_environment(
     assert {path.name for path in tmp_path.glob("*.template.json")} == expected
     # jsii runs on the bundled Node.js and prints no Node version banner.
     assert "node" not in result.stderr.lower(), result.stderr
+    assert unconfigured_flags(tmp_path) == []
+
+
+def recommended_flags() -> dict[str, Any]:
+    """What `cdk init` writes into a new app's cdk.json: aws-cdk-lib's own
+    recommended-feature-flags.json, read from the installed library's jsii assembly."""
+    from aws_cdk import _jsii
+
+    (assembly,) = Path(_jsii.__file__).parent.glob("aws-cdk-lib@*.jsii.tgz")
+    with tarfile.open(assembly) as archive:
+        member = archive.extractfile("package/recommended-feature-flags.json")
+        assert member is not None
+        flags: dict[str, Any] = json.load(member)
+    return flags
+
+
+def unconfigured_flags(outdir: Path) -> list[str]:
+    """The recommended flags the synthesized app did not set to their recommended value, from
+    the feature-flag report in the cloud assembly (what the CDK CLI counts and warns about)."""
+    manifest = json.loads((outdir / "manifest.json").read_text(encoding="utf-8"))
+    (report,) = [
+        a for a in manifest["artifacts"].values() if a["type"] == "cdk:feature-flag-report"
+    ]
+    flags = report["properties"]["flags"]
+    return sorted(
+        name
+        for name, value in recommended_flags().items()
+        if flags.get(name, {}).get("userValue") != value
+    )
+
+
+def test_cdk_json_carries_every_flag_a_new_app_gets(synthesized: list[SynthesizedStack]) -> None:
+    """The CDK CLI warned "83 feature flags are not configured" on this app; cdk.json now holds
+    them (as `cdk init` and `cdk flags` keep them) and an in-process synth uses them too."""
+    context = json.loads((PROJECT_ROOT / "cdk.json").read_text(encoding="utf-8"))["context"]
+    recommended = recommended_flags()
+    assert {name: context.get(name) for name in recommended} == recommended
+    assert unconfigured_flags(synthesized[0].template_path.parent) == []
+
+
+def test_a_cdk_json_without_flags_is_one_line(tmp_path: Path, settings: Settings) -> None:
+    (tmp_path / "config").mkdir()
+    (tmp_path / "cdk.json").write_text("{", encoding="utf-8")
+    moved = replace(settings, path=tmp_path / "config" / settings.path.name)
+    with pytest.raises(ConfigError, match=r"cdk\.json: cannot read the CDK app's feature flags"):
+        synthesize_into(tmp_path / "out", moved, moved.select(["dev"]))
 
 
 def test_cdk_cli_entry_point_refuses_unknown_environment(tmp_path: Path) -> None:

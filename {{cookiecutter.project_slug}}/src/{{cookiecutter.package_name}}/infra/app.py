@@ -13,7 +13,7 @@ import shutil
 import sys
 import tempfile
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +26,7 @@ from ..config import Settings, load
 from ..errors import ConfigError, SynthError
 from ..naming import ARTIFACTS, MONITORING, SERVING, endpoint_name, stack_name
 from .artifacts_stack import ArtifactsStack
+from .assembly import SynthesizedStack
 from .serving_stack import ServingStack
 
 # The digest templates reference when no packaged model is given: synth stays reviewable and
@@ -34,31 +35,40 @@ UNPACKAGED_MODEL_SHA256 = "0" * 64
 # What CDK writes into the assembly when a validation plugin (cdk-nag) reports findings.
 VALIDATION_REPORT = "validation-report.json"
 
-# Feature flags and switches that keep templates plain CloudFormation any endpoint accepts.
-APP_CONTEXT: dict[str, Any] = {
-    "aws:cdk:enable-path-metadata": False,
+# The CDK app's feature flags are cdk.json's "context", as `cdk init` writes it (every flag
+# aws-cdk-lib recommends for a new app, from its recommended-feature-flags.json) and as
+# `cdk flags` edits it: the CDK CLI hands them to app.py, and an in-process synth reads the
+# same file, so both build the same templates.
+CDK_JSON = "cdk.json"
+# Switches on top: no construct paths in the template metadata (plain templates).
+APP_CONTEXT: dict[str, Any] = {"aws:cdk:enable-path-metadata": False}
+# Flags our stacks are written for, beneath cdk.json's (which sets them too): a cdk.json that
+# lost its context still synthesizes the same buckets and policies.
+REQUIRED_FLAGS: dict[str, Any] = {
     "@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy": True,
     "@aws-cdk/aws-iam:minimizePolicies": True,
 }
 
 
-@dataclass(frozen=True)
-class SynthesizedStack:
-    """One stack of one environment, as written into the cloud assembly."""
+def feature_flags(root: Path) -> dict[str, Any]:
+    """The `context` of the project's cdk.json: its feature flags."""
+    path = root / CDK_JSON
+    try:
+        context = json.loads(path.read_text(encoding="utf-8")).get("context", {})
+    except (OSError, ValueError) as error:
+        raise ConfigError(f"{path}: cannot read the CDK app's feature flags ({error})") from None
+    if not isinstance(context, dict):
+        raise ConfigError(f"{path}: `context` must be an object of feature flags")
+    return context
 
-    environment: str
-    stack_name: str
-    artifact_id: str
-    template_path: Path
-    dependencies: tuple[str, ...]
 
-
-def new_app(outdir: Path | None = None) -> App:
-    """An App with our context; outdir None lets the CDK CLI choose (CDK_OUTDIR)."""
+def new_app(root: Path, outdir: Path | None = None) -> App:
+    """An App with the project's feature flags; outdir None lets the CDK CLI choose
+    (CDK_OUTDIR)."""
     return App(
         outdir=str(outdir) if outdir is not None else None,
         analytics_reporting=False,
-        context=APP_CONTEXT,
+        context={**REQUIRED_FLAGS, **feature_flags(root), **APP_CONTEXT},
     )
 
 
@@ -74,6 +84,7 @@ def add_environment(
     """The stacks of one environment, artifacts first; returns them in deploy order."""
     project = settings.project
     stack_env = Environment(account=environment.account, region=environment.region)
+    tags = {"project": project.name, "environment": environment.name}
 
     def stack_kwargs(part: str, description: str) -> dict[str, Any]:
         return {
@@ -82,6 +93,9 @@ def add_environment(
             "description": f"{project.name} {environment.name}: {description}",
             # Templates only: no bootstrap version rule, no roles, no asset buckets.
             "synthesizer": CliCredentialsStackSynthesizer(),
+            # Stack-level tags are given here: under cdk.json's @aws-cdk/core:explicitStackTags
+            # (on in a new app) Tags.of(stack) tags the resources only.
+            "tags": tags,
         }
 
     artifacts = ArtifactsStack(
@@ -128,9 +142,9 @@ def add_environment(
         )
         monitor_stack.add_stack_dependency(serving)
         stacks.append(monitor_stack)
-    for stack in stacks:
-        Tags.of(stack).add("project", project.name)
-        Tags.of(stack).add("environment", environment.name)
+    for stack in stacks:  # and every resource in it
+        for key, value in tags.items():
+            Tags.of(stack).add(key, value)
     return stacks
 
 
@@ -145,7 +159,7 @@ def build_app(
         check_sha256(model_sha256)
     except ValueError as error:
         raise ConfigError(f"model digest: {error}") from None
-    app = app or new_app()
+    app = app or new_app(settings.path.parents[1])  # the project: <root>/config/<file>
     for environment in environments:
         add_environment(app, settings, environment, model_sha256)
     Validations.of(app).add_plugins(AwsSolutionsChecks(app))
@@ -192,7 +206,8 @@ def synthesize_into(
     failure_report = outdir.with_name(f"{outdir.name}.{VALIDATION_REPORT}")
     staging = Path(tempfile.mkdtemp(prefix=f".{outdir.name}-", dir=outdir.parent))
     try:
-        stacks = synthesize(build_app(settings, environments, model_sha256, new_app(staging)))
+        app = new_app(settings.path.parents[1], staging)  # the project: <root>/config/<file>
+        stacks = synthesize(build_app(settings, environments, model_sha256, app))
         if outdir.exists():
             shutil.rmtree(outdir)
         staging.rename(outdir)
@@ -232,7 +247,11 @@ def _synth_failure(outdir: Path, error: str) -> str:
 def cli_main(root: Path) -> int:
     """Entry point for `python app.py` (what cdk.json runs) in the project at root: context
     picks the environments and the model."""
-    app = new_app()
+    try:
+        app = new_app(root)
+    except ConfigError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
     requested = app.node.try_get_context("env")
     names = [name for name in str(requested).split(",") if name] if requested else None
     sha = app.node.try_get_context("model_sha256") or UNPACKAGED_MODEL_SHA256

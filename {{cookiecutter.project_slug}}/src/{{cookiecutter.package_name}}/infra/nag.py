@@ -9,11 +9,20 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from aws_cdk import Acknowledgment, Validations
+from aws_cdk import Acknowledgment, Stack, Token, Validations
 from constructs import IConstruct
 
 # How cdk-nag renders ${AWS::Partition} inside a finding id.
 PARTITION = "<AWS::Partition>"
+
+
+def partition(scope: IConstruct) -> str:
+    """The partition of scope's stack as its ARNs (and so cdk-nag's finding ids) spell it: the
+    literal ("aws", "aws-cn", ...) where the CDK resolves it, as it does for a stack with a
+    region under cdk.json's @aws-cdk/core:enablePartitionLiterals (on in a new app), else
+    <AWS::Partition>."""
+    value = Stack.of(scope).partition
+    return PARTITION if Token.is_unresolved(value) else value
 
 
 def acknowledge(scope: IConstruct, rule: str, reason: str) -> None:

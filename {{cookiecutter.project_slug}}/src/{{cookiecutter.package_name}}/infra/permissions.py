@@ -16,7 +16,7 @@ from constructs import Construct
 
 from ..config import Environment
 from ..images import ecr_repository_arn
-from .nag import PARTITION, acknowledge_wildcards
+from .nag import acknowledge_wildcards, partition
 
 
 @dataclass(frozen=True)
@@ -45,7 +45,7 @@ def _objects(action: str, bucket: s3.IBucket, key_pattern: str) -> Grant:
     statement = iam.PolicyStatement(
         actions=[action], resources=[bucket.arn_for_objects(key_pattern)]
     )
-    rendered = f"arn:{PARTITION}:s3:::{bucket.bucket_name}/{key_pattern}"
+    rendered = f"arn:{partition(bucket)}:s3:::{bucket.bucket_name}/{key_pattern}"
     return Grant(statement, (rendered,) if "*" in key_pattern else ())
 
 
@@ -79,7 +79,8 @@ def write_logs(stack: Stack, environment: Environment, log_groups: str) -> Grant
         arn_format=ArnFormat.COLON_RESOURCE_NAME,
     )
     rendered = (
-        f"arn:{PARTITION}:logs:{environment.region}:{environment.account}:log-group:{log_groups}"
+        f"arn:{partition(stack)}:logs:{environment.region}:{environment.account}:log-group:"
+        f"{log_groups}"
     )
     return Grant(
         iam.PolicyStatement(

@@ -14,9 +14,10 @@ from rich.table import Table
 
 from ..output import new_console
 from .inference import MODEL_FILE
-from .package import PackagedModel, package_model, write_model_json
+from .package import package_model, write_model_json
+from .packaged import Metrics, PackagedModel
 from .settings import MODEL_CONFIG_FILE, TrainingSettings, load
-from .train import Metrics, train
+from .train import train
 
 
 def _announce(settings: TrainingSettings, out: Console) -> None:

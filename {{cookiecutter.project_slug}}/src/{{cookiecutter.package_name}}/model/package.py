@@ -14,28 +14,16 @@ import io
 import os
 import tarfile
 import tempfile
-from dataclasses import dataclass
 from pathlib import Path
 
 from .baseline import baseline_files
 from .inference import MODEL_FILE
+from .packaged import ARCHIVE, BASELINE_DIR, PackagedModel
 from .settings import TrainingSettings
-from .train import Metrics, ModelParameters, fit
+from .train import ModelParameters, fit
 
-ARCHIVE = "model.tar.gz"
-BASELINE_DIR = "baseline"
 INFERENCE_SOURCE = Path(__file__).with_name("inference.py")
 ARCHIVE_MTIME = 0  # every entry's modification time, and the gzip header's
-
-
-@dataclass(frozen=True)
-class PackagedModel:
-    """A packaged model: the archive, its digest, the baseline files and hold-out metrics."""
-
-    path: Path
-    sha256: str
-    baseline: dict[str, Path]
-    metrics: Metrics
 
 
 def write_atomic(path: Path, data: bytes) -> Path:

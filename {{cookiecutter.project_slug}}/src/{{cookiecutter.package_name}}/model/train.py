@@ -23,6 +23,7 @@ from sklearn.preprocessing import StandardScaler  # type: ignore[import-untyped]
 
 from .data import Dataset, generate
 from .inference import MODEL_FORMAT
+from .packaged import Metrics
 from .settings import TrainingSettings
 
 SIGNIFICANT_DIGITS = 12
@@ -47,20 +48,6 @@ def canonical_json(document: Any) -> bytes:
     """Stable bytes: sorted keys, rounded floats, two-space indent, one trailing newline."""
     text = json.dumps(_canonical(document), sort_keys=True, indent=2, allow_nan=False)
     return (text + "\n").encode("utf-8")
-
-
-@dataclass(frozen=True)
-class Metrics:
-    """How the model did on the held-out sessions it was not trained on."""
-
-    accuracy: float  # share of hold-out sessions classified right at a 0.5 threshold
-    roc_auc: float
-    log_loss: float
-    malicious_rate: float  # share of malicious sessions in the whole data set
-    train_rows: int
-    holdout_rows: int
-    iterations: int  # lbfgs iterations used
-    converged: bool  # False when training stopped at training.max_iter
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from .aws import error_code
 from .ledger import Ledger
 
 if TYPE_CHECKING:
-    from ..model.package import PackagedModel
+    from ..model.packaged import PackagedModel
 
 _MISSING = {"404", "NoSuchKey", "NotFound"}
 

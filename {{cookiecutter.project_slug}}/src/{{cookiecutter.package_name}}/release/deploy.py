@@ -16,15 +16,20 @@ from typing import TYPE_CHECKING
 
 from rich.console import Console
 
+from .. import caching
 from ..config import Settings
+from ..infra.synth_cache import cached_synth
 from .ledger import new_deploy_id
 from .pipeline import DeployOutcome, DeployRequest, Result, Source, run_pipeline
 from .preflight import Invocation, Run, preflight
 
 if TYPE_CHECKING:
-    from ..model.package import PackagedModel
+    from ..model.packaged import PackagedModel
 
 __all__ = ["DeployOutcome", "DeployRequest", "Result", "deploy"]
+
+# What a deploy says of a model or templates whose inputs it packaged or synthesized before.
+CACHED = "from build/cache/, inputs unchanged"
 
 
 def deploy(
@@ -54,22 +59,24 @@ def deploy(
 def working_tree(run: Run, folder: Path, package: Callable[[Path], PackagedModel] | None) -> Source:
     """The commit's model packaged into folder/model and its templates into folder/cdk.out."""
     assert run.git is not None
+    cache = caching.cache_dir(run.root)
+    reused = False
     with run.out.status("packaging the model…"):
-        if package is None:  # imported here: history and preflight need no scikit-learn
-            from ..model.package import package_model
+        if package is None:
+            from ..model.cache import cached_package
             from ..model.settings import load
 
-            training = load(run.root)
-            packaged = package_model(folder / "model", training)
+            packaged, reused = cached_package(cache, folder / "model", load(run.root))
         else:
             packaged = package(folder / "model")
-    run.out.print(f"model {packaged.sha256} ({packaged.path.stat().st_size} bytes)")
+    said = CACHED if reused else "packaged"
+    run.out.print(f"model {packaged.sha256} ({packaged.path.stat().st_size} bytes, {said})")
     with run.out.status("synthesizing…"):
-        from ..infra.app import synthesize_into
-
-        stacks = synthesize_into(
-            folder / "cdk.out", run.settings, [run.environment], packaged.sha256
+        stacks, reused = cached_synth(
+            cache, folder / "cdk.out", run.settings, run.environment, packaged.sha256
         )
+    said = CACHED if reused else "synthesized with cdk-nag"
+    run.out.print(f"templates: {len(stacks)} stacks ({said})")
     return Source(
         templates=tuple((stack.stack_name, stack.template_path) for stack in stacks),
         model_sha256=packaged.sha256,

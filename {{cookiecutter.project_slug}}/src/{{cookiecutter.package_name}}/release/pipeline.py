@@ -47,7 +47,7 @@ from .render import plan_markdown, plan_renderable
 from .verify import Verified, verify_endpoint
 
 if TYPE_CHECKING:
-    from ..model.package import PackagedModel
+    from ..model.packaged import PackagedModel
 
 _AWS_ERRORS = (ClientError, BotoCoreError, Boto3Error, AwsError)
 
