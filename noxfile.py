@@ -8,6 +8,7 @@ import os
 import shlex
 import shutil
 import sys
+from pathlib import Path
 
 import nox
 
@@ -30,7 +31,10 @@ if find_uv() is None:
     sys.exit("error: these sessions need uv: run them with `python3 run.py SESSION`")
 nox.needs_version = ">=2025.2.9"
 nox.options.default_venv_backend = "uv"
-os.environ.setdefault("UV_COMPILE_BYTECODE", "1")  # fast imports under PYTHONDONTWRITEBYTECODE
+# Bytecode once per imported module, under .nox/pycache/, even where PYTHONDONTWRITEBYTECODE
+# is set (the baked noxfile explains why).
+os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
+os.environ.setdefault("PYTHONPYCACHEPREFIX", str(Path(".nox", "pycache").resolve()))
 nox.options.sessions = ["lint", "tests"]
 nox.options.reuse_venv = "yes"
 

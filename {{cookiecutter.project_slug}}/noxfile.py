@@ -11,6 +11,7 @@ import os
 import shlex
 import shutil
 import sys
+from pathlib import Path
 
 import nox
 
@@ -38,9 +39,13 @@ if find_uv() is None:
     )
 nox.needs_version = ">=2025.2.9"
 nox.options.default_venv_backend = "uv"
-# Bytecode compiled at install time: imports stay fast where PYTHONDONTWRITEBYTECODE is set
-# (aws_cdk, boto3 and scikit-learn otherwise compile on every import of every session).
-os.environ.setdefault("UV_COMPILE_BYTECODE", "1")
+# Where PYTHONDONTWRITEBYTECODE is set (as on some CI images), every process of every session
+# would compile aws_cdk, boto3 and scikit-learn from source on import, a few seconds each
+# time. Sessions write bytecode instead, once per module actually imported, under
+# .nox/pycache/ (outside the source tree): cheaper than compiling whole environments at
+# install time (uv's --compile-bytecode), which costs half a minute per session.
+os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
+os.environ.setdefault("PYTHONPYCACHEPREFIX", str(Path(".nox", "pycache").resolve()))
 nox.options.sessions = ["lint", "tests", "synth"]
 nox.options.stop_on_first_error = True
 nox.options.reuse_venv = "yes"

@@ -68,8 +68,10 @@ class Aws:
 @cache
 def _models() -> botocore.loaders.Loader:
     """botocore's service models, read once per process: they are data shipped with botocore,
-    the same for every session (a new session would parse SageMaker's model again)."""
-    return botocore.loaders.create_loader()
+    the same for every session (a new session would parse SageMaker's model again). The
+    loader is the first session's own, made as botocore makes it (AWS_DATA_PATH honoured)."""
+    loader: botocore.loaders.Loader = botocore.session.get_session().get_component("data_loader")
+    return loader
 
 
 def connect(environment: Environment) -> Aws:
