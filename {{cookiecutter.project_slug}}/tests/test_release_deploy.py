@@ -17,7 +17,6 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 from rich.console import Console
 
@@ -42,6 +41,7 @@ from {{ cookiecutter.package_name }}.release.deploy import (
 from {{ cookiecutter.package_name }}.release.ledger import Outcome, ledger_of
 
 from .conftest import CONFIG_PATH, PROJECT_ROOT, local_document
+from .conftest import aws_client as client
 
 PROJECT = load(PROJECT_ROOT).project
 VARIABLE = PROJECT.deploy_confirm_variable
@@ -49,13 +49,6 @@ CONFIRM = {VARIABLE: "I_UNDERSTAND_THE_COST"}
 SERVING = f"{PROJECT.name}-local-serving"
 ARTIFACTS = f"{PROJECT.name}-local-artifacts"
 BUCKET = f"{PROJECT.name}-local-123456789012"
-
-
-def client(url: str, service: str) -> Any:
-    session: Any = boto3.session.Session(
-        region_name="us-east-1", aws_access_key_id="testing", aws_secret_access_key="testing"
-    )
-    return session.client(service, endpoint_url=url)
 
 
 def snapshot(url: str) -> dict[str, Any]:

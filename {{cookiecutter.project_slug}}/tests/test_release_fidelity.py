@@ -20,11 +20,11 @@ from {{ cookiecutter.package_name }}.release.ledger import Outcome, ledger_of
 from {{ cookiecutter.package_name }}.release.strict.faults import interrupt_at
 
 from .conftest import CONFIG_PATH, local_document
+from .conftest import aws_client as client
 from .test_release_deploy import (
     BUCKET,
     PROJECT,
     SERVING,
-    client,
     commit,
     deploy_two_models,
     refused,

@@ -69,7 +69,8 @@ def test_the_local_aws_is_strict(settings: Settings, tmp_path: Path) -> None:
     """`invoke local-aws` serves the strict layer: a custom-named IAM role whose Path (a
     create-only property) changes fails and rolls back, as on real CloudFormation, and an
     UPDATE change set on a REVIEW_IN_PROGRESS stack is refused."""
-    from .test_strict_aws import apply, client, events, role_template
+    from .conftest import aws_client as client
+    from .test_strict_aws import apply, events, role_template
 
     url = f"http://127.0.0.1:{free_port()}"
     server = local_aws.local_aws(

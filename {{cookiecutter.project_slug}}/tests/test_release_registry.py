@@ -33,11 +33,11 @@ from {{ cookiecutter.package_name }}.release.registry import (
 )
 
 from .conftest import CONFIG_PATH, local_document
+from .conftest import aws_client as client
 from .test_release_deploy import (
     BUCKET,
     PROJECT,
     broken_settings,
-    client,
     commit,
     retrained,
     run,

@@ -32,12 +32,12 @@ from {{ cookiecutter.package_name }}.release.rollback import (
     rollback,
 )
 
+from .conftest import aws_client as client
 from .test_release_deploy import (
     BUCKET,
     CONFIRM,
     SERVING,
     broken_settings,
-    client,
     commit,
     refused,
     retrained,

@@ -29,7 +29,8 @@ from {{ cookiecutter.package_name }}.release.recording import PENDING
 from {{ cookiecutter.package_name }}.release.strict.faults import interrupt_at
 
 from .conftest import PROJECT_ROOT
-from .test_release_deploy import SERVING, broken_settings, client, commit, retrained, run
+from .conftest import aws_client as client
+from .test_release_deploy import SERVING, broken_settings, commit, retrained, run
 from .test_release_rollback import roll
 
 

@@ -11,12 +11,12 @@ import urllib.error
 import urllib.request
 from typing import Any
 
-import boto3
 import pytest
-from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from {{ cookiecutter.package_name }}.release.strict.faults import interrupt_at
+
+from .conftest import aws_client as client
 
 ACCOUNT, REGION = "123456789012", "us-east-1"
 TRUST = {
@@ -29,13 +29,6 @@ TRUST = {
         }
     ],
 }
-
-
-def client(url: str, service: str, **config: Any) -> Any:
-    session: Any = boto3.session.Session(
-        region_name=REGION, aws_access_key_id="testing", aws_secret_access_key="testing"
-    )
-    return session.client(service, endpoint_url=url, config=Config(**config))
 
 
 def inject(url: str, fault: dict[str, Any]) -> None:
@@ -292,7 +285,7 @@ def test_an_unknown_resource_type_fails_the_template(aws: str) -> None:
 def test_call_faults_answer_with_the_errors_aws_sends(aws: str) -> None:
     """ExpiredToken ("The security token included in the request is expired") is not
     retried; Throttling is, by the SDK's retry policy (CommonErrors)."""
-    cloudformation = client(aws, "cloudformation", retries={"mode": "standard", "max_attempts": 3})
+    cloudformation = client(aws, "cloudformation", attempts=3)
     inject(aws, {"action": "ListStacks", "error": "ExpiredToken"})
     with pytest.raises(ClientError) as raised:
         cloudformation.list_stacks()
@@ -300,7 +293,7 @@ def test_call_faults_answer_with_the_errors_aws_sends(aws: str) -> None:
     cloudformation.list_stacks()  # once only
     inject(aws, {"action": "ListStacks", "error": "Throttling", "times": 2})
     assert cloudformation.list_stacks()["ResponseMetadata"]["RetryAttempts"] == 2
-    sagemaker = client(aws, "sagemaker", retries={"mode": "standard", "max_attempts": 1})
+    sagemaker = client(aws, "sagemaker", attempts=1)
     inject(aws, {"action": "ListEndpoints", "error": "ExpiredToken"})
     with pytest.raises(ClientError) as raised:
         sagemaker.list_endpoints()

@@ -75,22 +75,34 @@ def _models() -> botocore.loaders.Loader:
 
 
 def connect(environment: Environment) -> Aws:
-    """A new session (its own credentials, resolved by the normal chain) per connect."""
-    core = botocore.session.get_session()
-    core.register_component("data_loader", _models())
+    """A new session (its own credentials, resolved by the normal chain) per connect; the
+    local AWS takes fixed credentials, so there one session and its clients serve every
+    connect in a process (making a deploy's clients again costs about half a second)."""
     if environment.endpoint_url:
-        session = boto3.session.Session(
-            region_name=environment.region,
+        return _local(environment)
+    return Aws(environment=environment, session=_session(environment.region))
+
+
+@cache
+def _local(environment: Environment) -> Aws:
+    return Aws(
+        environment=environment,
+        session=_session(
+            environment.region,
             aws_access_key_id=LOCAL_ACCESS_KEY,
             aws_secret_access_key=LOCAL_ACCESS_KEY,
-            botocore_session=core,
-        )
-    else:
-        session = boto3.session.Session(region_name=environment.region, botocore_session=core)
+        ),
+    )
+
+
+def _session(region: str, **credentials: str) -> Any:
+    core = botocore.session.get_session()
+    core.register_component("data_loader", _models())
+    session = boto3.session.Session(region_name=region, botocore_session=core, **credentials)
     # boto3 appends its own data folder to the loader's search path per session: keep one.
     search = _models().search_paths
     search[:] = list(dict.fromkeys(search))
-    return Aws(environment=environment, session=session)
+    return session
 
 
 def caller_identity(aws: Aws) -> tuple[str, str]:
