@@ -9,7 +9,7 @@ from rich.console import Console
 
 from ..bucket_layout import baseline_key, model_key
 from ..errors import Refusal
-from .aws import error_code
+from .aws import error_code, put_file
 from .ledger import Ledger
 
 if TYPE_CHECKING:
@@ -39,7 +39,7 @@ def upload_model(ledger: Ledger, packaged: PackagedModel, out: Console) -> None:
         if error_code(error) not in _MISSING:
             raise
     for name, path in sorted(packaged.baseline.items()):
-        s3.upload_file(str(path), bucket, baseline_key(packaged.sha256, name))
+        put_file(s3, path, bucket, baseline_key(packaged.sha256, name))
     # The model last: its presence means the upload is complete.
     s3.upload_file(str(packaged.path), bucket, key)
     out.print(f"uploaded the model artifact to s3://{bucket}/{key}")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cache
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -117,6 +118,14 @@ def caller_identity(aws: Aws) -> tuple[str, str]:
         )
         raise AwsError(f"cannot reach AWS at {aws.where}: {one_line(error)}{hint}") from None
     return str(identity["Account"]), str(identity["Arn"])
+
+
+def put_file(s3: Any, path: Path, bucket: str, key: str) -> None:
+    """One PutObject for a small file (a bundle's files, a model's baselines): boto3's
+    upload_file starts a transfer manager and its threads per call, which for a deploy's
+    dozen small files cost more than the uploads. The model archive keeps upload_file,
+    which goes multipart above 8 MB."""
+    s3.put_object(Bucket=bucket, Key=key, Body=path.read_bytes())
 
 
 def one_line(error: BaseException) -> str:

@@ -28,7 +28,7 @@ from botocore.exceptions import ClientError
 from ..bucket_layout import LEDGER_PREFIX, artifact_bucket_name
 from ..config import Environment, Settings
 from ..errors import AwsError, Refusal
-from .aws import Aws, connect, error_code, one_line
+from .aws import Aws, connect, error_code, one_line, put_file
 
 SCHEMA = 1
 RECORD = "record.json"
@@ -179,7 +179,7 @@ class Ledger:
         prefix = record_prefix(self.environment, record.deploy_id)
         for path in sorted(p for p in bundle.rglob("*") if p.is_file()):
             key = f"{prefix}{BUNDLE}{path.relative_to(bundle).as_posix()}"
-            self.s3.upload_file(str(path), self.bucket, key)
+            put_file(self.s3, path, self.bucket, key)
         self.s3.put_object(
             Bucket=self.bucket,
             Key=f"{prefix}{RECORD}",
@@ -200,7 +200,8 @@ class Ledger:
         for key in keys:
             target = dest / key[len(prefix) :]
             target.parent.mkdir(parents=True, exist_ok=True)
-            self.s3.download_file(self.bucket, key, str(target))
+            body = self.s3.get_object(Bucket=self.bucket, Key=key)["Body"]
+            target.write_bytes(body.read())
         return dest
 
     def records(self) -> list[DeployRecord]:

@@ -21,7 +21,7 @@ from .aws import one_line
 from .ledger import RECORD, DeployRecord, Ledger
 
 PENDING = "ledger-pending"  # beside record.json: the ledger does not have this record yet
-# boto3's upload_file wraps a failed PutObject in S3UploadFailedError, a Boto3Error.
+# boto3 wraps a failed transfer (upload_file, download_file) in a Boto3Error.
 _LEDGER_ERRORS = (AwsError, ClientError, BotoCoreError, Boto3Error)
 
 

@@ -24,6 +24,7 @@ from urllib.parse import parse_qs
 
 from werkzeug.serving import BaseWSGIServer, make_server
 
+from .. import schemas
 from . import resources
 from .cloudformation import install
 from .faults import ERRORS, FAULTS, CallFault, FaultError
@@ -160,6 +161,7 @@ def application() -> StrictMiddleware:
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
     install()
+    schemas.preload()
     return StrictMiddleware(DomainDispatcherApplication(create_backend_app))
 
 
