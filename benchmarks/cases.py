@@ -39,9 +39,13 @@ class Project:
     bin: Path  # the environment's bin/ (python, invoke)
 
     def environ(self, extra: Mapping[str, str] | None = None) -> dict[str, str]:
-        """The environment an activated venv gives: its bin first on PATH."""
+        """The environment the project's nox sessions run in: the venv's bin first on PATH,
+        and bytecode written under .nox/pycache/ even where PYTHONDONTWRITEBYTECODE is set
+        (as on this machine), as the baked noxfile arranges for its sessions."""
         env = {**os.environ, "PATH": f"{self.bin}{os.pathsep}{os.environ.get('PATH', '')}"}
         env["VIRTUAL_ENV"] = str(self.bin.parent)
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
+        env.setdefault("PYTHONPYCACHEPREFIX", str(self.root / ".nox" / "pycache"))
         return {**env, **(extra or {})}
 
     @property

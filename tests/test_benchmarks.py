@@ -14,11 +14,27 @@ import pytest
 
 from bakery.bake import bake
 from benchmarks.__main__ import main as benchmark_main
+from benchmarks.cases import Project
 from benchmarks.deploy_probe import MARKER
 from benchmarks.project import add_environments, environment_names, scaled_copy
 from benchmarks.stats import Figure, Target, figures_table, markdown_table, ratio, targets_table
 
 PROBE = Path(__file__).resolve().parents[1] / "benchmarks" / "deploy_probe.py"
+
+
+def test_commands_run_with_the_environment_the_nox_sessions_give(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The baked noxfile writes bytecode under .nox/pycache/ even where the machine sets
+    PYTHONDONTWRITEBYTECODE: what the benchmark times runs the same way."""
+    monkeypatch.setenv("PYTHONDONTWRITEBYTECODE", "1")
+    monkeypatch.delenv("PYTHONPYCACHEPREFIX", raising=False)
+    project = Project(root=tmp_path, package="demo", bin=tmp_path / ".nox" / "synth" / "bin")
+    env = project.environ({"EXTRA": "1"})
+    assert "PYTHONDONTWRITEBYTECODE" not in env
+    assert env["PYTHONPYCACHEPREFIX"] == str(tmp_path / ".nox" / "pycache")
+    assert env["PATH"].split(":")[0] == str(project.bin)
+    assert (env["VIRTUAL_ENV"], env["EXTRA"]) == (str(tmp_path / ".nox" / "synth"), "1")
 
 
 def test_median_ratio_and_targets() -> None:
