@@ -2,7 +2,9 @@
 
 Two caches, both content-addressed (the key is a sha256 of every input that decides the
 output, so a stale entry cannot be hit): packaged models (model/cache.py) and synthesized
-templates (infra/synth_cache.py). They live in the project's build/cache/, which git ignores.
+templates (infra/synth_cache.py). They live in the project's build/cache/, which git ignores,
+and share one shape (`cached`): restore an entry that checks out whole, else build and
+remember.
 """
 
 from __future__ import annotations
@@ -11,8 +13,10 @@ import shutil
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 CACHE = Path("build") / "cache"
+Result = TypeVar("Result")
 
 
 def cache_dir(root: Path) -> Path:
@@ -34,3 +38,20 @@ def store(entry: Path, fill: Callable[[Path], None]) -> None:
         staging.rename(entry)
     except OSError:
         shutil.rmtree(staging, ignore_errors=True)
+
+
+def cached(
+    entry: Path,
+    restore: Callable[[Path], Result | None],
+    build: Callable[[], Result],
+    fill: Callable[[Path, Result], None],
+) -> tuple[Result, bool]:
+    """The entry's result if `restore` finds it whole (None: missing, damaged or stale), else
+    `build`'s, remembered as the entry (`fill(staging, result)` writes its files); and whether
+    it came from the cache."""
+    restored = restore(entry) if entry.is_dir() else None
+    if restored is not None:
+        return restored, True
+    result = build()
+    store(entry, lambda staging: fill(staging, result))
+    return result, False

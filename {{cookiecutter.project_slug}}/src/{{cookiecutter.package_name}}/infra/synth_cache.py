@@ -16,11 +16,11 @@ import hashlib
 import json
 import shutil
 from collections.abc import Sequence
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
-from ..caching import store
+from ..caching import cached
 from ..config import Environment, Settings
+from ..digests import add_sources, installed_versions, sha256_of
 from .assembly import SynthesizedStack
 
 FOLDER = "synth"
@@ -43,21 +43,11 @@ def synth_key(settings: Settings, environments: Sequence[Environment], model_sha
     digest = hashlib.sha256()
     for part in (repr(settings), repr([env.name for env in environments]), model_sha256):
         digest.update(part.encode("utf-8") + b"\0")
-    for source in _sources():
-        digest.update(f"{source.relative_to(PACKAGE)}\0".encode())
-        digest.update(source.read_bytes().replace(b"\r\n", b"\n"))
+    add_sources(digest, _sources(), PACKAGE)
     cdk_json = settings.path.parents[1] / CDK_JSON  # the project: <root>/config/<file>
     digest.update(cdk_json.read_bytes() if cdk_json.is_file() else b"no cdk.json")
-    for name in LIBRARIES:
-        try:
-            digest.update(f"\0{name}={version(name)}".encode())
-        except PackageNotFoundError:
-            digest.update(f"\0{name} absent".encode())
+    digest.update(json.dumps(installed_versions(LIBRARIES), sort_keys=True).encode("utf-8"))
     return digest.hexdigest()
-
-
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def _restore(entry: Path, outdir: Path) -> list[SynthesizedStack] | None:
@@ -70,7 +60,7 @@ def _restore(entry: Path, outdir: Path) -> list[SynthesizedStack] | None:
         stacks = []
         for item in recorded:
             template = outdir / item["template"]
-            if _sha256(template) != item["sha256"]:
+            if sha256_of(template) != item["sha256"]:
                 return None
             stacks.append(
                 SynthesizedStack(
@@ -86,23 +76,29 @@ def _restore(entry: Path, outdir: Path) -> list[SynthesizedStack] | None:
         return None
 
 
-def _remember(entry: Path, outdir: Path, stacks: list[SynthesizedStack]) -> None:
-    def fill(staging: Path) -> None:
-        shutil.copytree(outdir, staging, dirs_exist_ok=True)
-        recorded = [
-            {
-                "environment": stack.environment,
-                "stack_name": stack.stack_name,
-                "artifact_id": stack.artifact_id,
-                "dependencies": list(stack.dependencies),
-                "template": str(stack.template_path.relative_to(outdir)),
-                "sha256": _sha256(stack.template_path),
-            }
-            for stack in stacks
-        ]
-        (staging / MANIFEST).write_text(json.dumps(recorded, indent=2) + "\n", encoding="utf-8")
+def _fill(staging: Path, outdir: Path, stacks: list[SynthesizedStack]) -> None:
+    """The assembly and stacks.json (each stack, with its template's digest) as the entry."""
+    shutil.copytree(outdir, staging, dirs_exist_ok=True)
+    recorded = [
+        {
+            "environment": stack.environment,
+            "stack_name": stack.stack_name,
+            "artifact_id": stack.artifact_id,
+            "dependencies": list(stack.dependencies),
+            "template": str(stack.template_path.relative_to(outdir)),
+            "sha256": sha256_of(stack.template_path),
+        }
+        for stack in stacks
+    ]
+    (staging / MANIFEST).write_text(json.dumps(recorded, indent=2) + "\n", encoding="utf-8")
 
-    store(entry, fill)
+
+def _synthesize(
+    outdir: Path, settings: Settings, environment: Environment, model_sha256: str
+) -> list[SynthesizedStack]:
+    from .app import synthesize_into  # aws_cdk and the CDK's Node.js start here, on a miss
+
+    return synthesize_into(outdir, settings, [environment], model_sha256)
 
 
 def cached_synth(
@@ -114,13 +110,9 @@ def cached_synth(
 ) -> tuple[list[SynthesizedStack], bool]:
     """The environment's stacks synthesized into outdir, and whether they came from the
     cache folder; a miss synthesizes (with cdk-nag) and remembers a successful result."""
-    entry = cache / FOLDER / synth_key(settings, [environment], model_sha256)
-    if (entry / MANIFEST).is_file():
-        restored = _restore(entry, outdir)
-        if restored is not None:
-            return restored, True
-    from .app import synthesize_into  # aws_cdk and the CDK's Node.js start here, on a miss
-
-    stacks = synthesize_into(outdir, settings, [environment], model_sha256)
-    _remember(entry, outdir, stacks)
-    return stacks, False
+    return cached(
+        cache / FOLDER / synth_key(settings, [environment], model_sha256),
+        restore=lambda entry: _restore(entry, outdir),
+        build=lambda: _synthesize(outdir, settings, environment, model_sha256),
+        fill=lambda staging, stacks: _fill(staging, outdir, stacks),
+    )

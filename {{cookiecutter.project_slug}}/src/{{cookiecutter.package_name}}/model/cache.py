@@ -15,14 +15,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import platform
 import shutil
 from collections.abc import Callable, Mapping
 from dataclasses import asdict
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
-from ..caching import store
+from ..caching import cached
+from ..digests import add_sources, installed_versions, sha256_of
 from .packaged import ARCHIVE, BASELINE_DIR, Metrics, PackagedModel
 from .settings import TrainingSettings
 
@@ -36,21 +35,13 @@ Packer = Callable[[Path, TrainingSettings], PackagedModel]
 
 def library_versions() -> dict[str, str]:
     """The versions that decide how training computes, read from package metadata (no import)."""
-    found = {"python": platform.python_version()}
-    for name in LIBRARIES:
-        try:
-            found[name] = version(name)
-        except PackageNotFoundError:
-            found[name] = "absent"
-    return found
+    return installed_versions(LIBRARIES)
 
 
 def inputs_key(settings: TrainingSettings, versions: Mapping[str, str] | None = None) -> str:
     """sha256 over the settings, this package's sources and the library versions."""
     digest = hashlib.sha256(repr(settings).encode("utf-8"))
-    for source in sorted(SOURCES.glob("*.py")):
-        digest.update(f"\0{source.name}\0".encode())
-        digest.update(source.read_bytes().replace(b"\r\n", b"\n"))
+    add_sources(digest, sorted(SOURCES.glob("*.py")), SOURCES)
     chosen = library_versions() if versions is None else versions
     digest.update(json.dumps(dict(chosen), sort_keys=True).encode("utf-8"))
     return digest.hexdigest()
@@ -62,17 +53,13 @@ def _package_model(outdir: Path, settings: TrainingSettings) -> PackagedModel:
     return package_model(outdir, settings)
 
 
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
 def _restore(entry: Path, outdir: Path) -> PackagedModel | None:
     """The entry copied into outdir, if it is whole and its archive is what it recorded."""
     try:
         recorded = json.loads((entry / MANIFEST).read_text(encoding="utf-8"))
         shutil.copytree(entry, outdir, dirs_exist_ok=True, ignore=shutil.ignore_patterns(MANIFEST))
         archive = outdir / ARCHIVE
-        if _sha256(archive) != recorded["sha256"]:
+        if sha256_of(archive) != recorded["sha256"]:
             return None
         return PackagedModel(
             path=archive,
@@ -84,30 +71,24 @@ def _restore(entry: Path, outdir: Path) -> PackagedModel | None:
         return None
 
 
-def _remember(entry: Path, outdir: Path, packaged: PackagedModel) -> None:
-    """outdir's files as the entry for its key."""
-
-    def fill(staging: Path) -> None:
-        shutil.copytree(outdir, staging, dirs_exist_ok=True)
-        manifest = {
-            "sha256": packaged.sha256,
-            "baseline": sorted(packaged.baseline),
-            "metrics": asdict(packaged.metrics),
-        }
-        (staging / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
-
-    store(entry, fill)
+def _fill(staging: Path, outdir: Path, packaged: PackagedModel) -> None:
+    """outdir's files and the manifest, as the entry for their key."""
+    shutil.copytree(outdir, staging, dirs_exist_ok=True)
+    manifest = {
+        "sha256": packaged.sha256,
+        "baseline": sorted(packaged.baseline),
+        "metrics": asdict(packaged.metrics),
+    }
+    (staging / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
 
 
 def cached_package(
     cache: Path, outdir: Path, settings: TrainingSettings, package: Packer = _package_model
 ) -> tuple[PackagedModel, bool]:
     """outdir's packaged model for settings, and whether it came from the cache folder."""
-    entry = cache / FOLDER / inputs_key(settings)
-    if (entry / MANIFEST).is_file():
-        restored = _restore(entry, outdir)
-        if restored is not None:
-            return restored, True
-    packaged = package(outdir, settings)
-    _remember(entry, outdir, packaged)
-    return packaged, False
+    return cached(
+        cache / FOLDER / inputs_key(settings),
+        restore=lambda entry: _restore(entry, outdir),
+        build=lambda: package(outdir, settings),
+        fill=lambda staging, packaged: _fill(staging, outdir, packaged),
+    )

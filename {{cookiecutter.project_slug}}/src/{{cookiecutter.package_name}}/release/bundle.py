@@ -7,15 +7,13 @@ a bundle's templates and the model artifact its manifest names; nothing is rebui
 
 from __future__ import annotations
 
-import hashlib
 import json
-import platform
 import shutil
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from importlib import metadata
 from pathlib import Path
 
+from ..digests import installed_versions, sha256_of
 from .plan import Plan
 
 TEMPLATES = "templates"
@@ -36,18 +34,8 @@ class Manifest:
         return json.dumps(self.__dict__, indent=2, sort_keys=True, default=dict) + "\n"
 
 
-def sha256_of(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
 def versions(project: str) -> dict[str, str]:
-    found = {"python": platform.python_version()}
-    for name in (project, *_VERSIONED):
-        try:
-            found[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            found[name] = "not installed"
-    return found
+    return installed_versions((project, *_VERSIONED))
 
 
 def write_bundle(

@@ -30,10 +30,11 @@ from typing import Any
 from rich.console import Console
 
 from ..config import Settings
+from ..digests import sha256_of
 from ..errors import Refusal
 from ..naming import MODEL_NAME_DIGITS, SERVING, endpoint_name, stack_name, stack_names
 from .artifacts import require_artifact
-from .bundle import TEMPLATES, sha256_of
+from .bundle import TEMPLATES
 from .git import git
 from .ledger import DeployRecord, Outcome, new_deploy_id
 from .live import LiveState, left_live, live_record, read_live
