@@ -6,6 +6,7 @@ the same name, so CI and a laptop run the same code (`nox -l` lists them).
 
 from __future__ import annotations
 
+import hashlib
 import importlib
 import os
 import shlex
@@ -54,9 +55,22 @@ PYPROJECT = nox.project.load_toml("pyproject.toml")
 PYTHON = PYPROJECT["project"]["requires-python"].removeprefix(">=")
 
 
+INSTALLED_FROM = ".installed-from"  # in each session's environment: pyproject.toml's sha256
+
+
 def install(session: nox.Session) -> None:
-    """The project (editable) and its dev dependency group, as pyproject.toml lists them."""
+    """The project (editable) and its dev dependency group, as pyproject.toml lists them.
+
+    An environment already installed from this same pyproject.toml is not installed again
+    (uv would resolve and rebuild the editable project, about 3 s per session); a new
+    environment has no stamp, so `nox --reuse-venv no` reinstalls everything."""
+    stamp = session.env_dir / INSTALLED_FROM
+    wanted = hashlib.sha256(Path("pyproject.toml").read_bytes()).hexdigest()
+    if stamp.is_file() and stamp.read_text(encoding="utf-8") == wanted:
+        session.log("installed from this pyproject.toml already; `nox --reuse-venv no` reinstalls")
+        return
     session.install("-e", ".", *nox.project.dependency_groups(PYPROJECT, "dev"))
+    stamp.write_text(wanted, encoding="utf-8")
 
 
 @nox.session(python=PYTHON)

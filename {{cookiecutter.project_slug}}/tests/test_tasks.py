@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import inspect
 import os
 import subprocess
@@ -159,3 +160,47 @@ def test_nox_without_uv_stops_in_one_line_saying_how_to_get_it(tmp_path: Path) -
         check=False,
     )
     assert listed.returncode == 0 and "lint" in listed.stdout, listed.stderr
+
+
+class RecordingSession:
+    """What the noxfile's install() uses of a nox session, recorded."""
+
+    def __init__(self, env_dir: Path) -> None:
+        self.env_dir = env_dir
+        self.installs: list[tuple[str, ...]] = []
+        self.logged: list[str] = []
+
+    def install(self, *args: str) -> None:
+        self.installs.append(args)
+
+    def log(self, message: str) -> None:
+        self.logged.append(message)
+
+
+def test_nox_installs_a_reused_environment_again_only_when_pyproject_changes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(PROJECT_ROOT)
+    # Loading the noxfile sets the bytecode variables for its sessions: undone after the test.
+    monkeypatch.setenv("PYTHONDONTWRITEBYTECODE", "1")
+    monkeypatch.setenv("PYTHONPYCACHEPREFIX", os.environ.get("PYTHONPYCACHEPREFIX", ""))
+    spec = importlib.util.spec_from_file_location("baked_noxfile", PROJECT_ROOT / "noxfile.py")
+    assert spec is not None and spec.loader is not None
+    noxfile = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(noxfile)
+
+    session = RecordingSession(tmp_path)
+    noxfile.install(session)
+    assert len(session.installs) == 1 and session.installs[0][:2] == ("-e", ".")
+    noxfile.install(session)  # reused, pyproject.toml unchanged
+    assert len(session.installs) == 1
+    assert session.logged == [
+        "installed from this pyproject.toml already; `nox --reuse-venv no` reinstalls"
+    ]
+    (tmp_path / noxfile.INSTALLED_FROM).write_text("an older pyproject.toml", encoding="utf-8")
+    noxfile.install(session)
+    assert len(session.installs) == 2
+    (tmp_path / "new").mkdir()
+    fresh = RecordingSession(tmp_path / "new")  # a new environment has no stamp
+    noxfile.install(fresh)
+    assert len(fresh.installs) == 1
