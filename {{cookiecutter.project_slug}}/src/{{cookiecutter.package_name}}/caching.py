@@ -16,6 +16,8 @@ from pathlib import Path
 from typing import TypeVar
 
 CACHE = Path("build") / "cache"
+# What a command says of a model or templates it found here.
+REUSED = "from build/cache/, inputs unchanged"
 Result = TypeVar("Result")
 
 

@@ -27,8 +27,11 @@ console = new_console()
 def synth(
     root: Path, environments: Sequence[str], outdir: Path, model_sha256: str = ""
 ) -> list[Path]:
-    """Synthesize the named environments (all when none) into outdir; returns the templates."""
-    from .infra.app import UNPACKAGED_MODEL_SHA256, synthesize_into
+    """Synthesize the named environments (all when none) into outdir; returns the templates.
+    Inputs synthesized before are copied from the build cache (caching.py), checked."""
+    from .caching import REUSED, cache_dir
+    from .infra.assembly import UNPACKAGED_MODEL_SHA256
+    from .infra.synth_cache import cached_synth
 
     settings = load(root)
     selected = settings.select(list(environments))
@@ -37,14 +40,15 @@ def synth(
     console.print(f"Synthesizing {len(selected)} environment(s) ({names}) with cdk-nag checks")
     started = time.monotonic()
     with console.status("synthesizing…"):
-        stacks = synthesize_into(outdir, settings, selected, digest)
+        stacks, reused = cached_synth(cache_dir(root), outdir, settings, selected, digest)
     table = Table(title=f"Templates in {outdir}/", title_justify="left", box=box.SIMPLE)
     table.add_column("stack (one per environment and part)")
     table.add_column("template")
     for stack in stacks:
         table.add_row(stack.stack_name, stack.template_path.name)
     console.print(table)
-    console.print(f"{len(stacks)} templates in {time.monotonic() - started:.1f} s")
+    said = f" ({REUSED})" if reused else ""
+    console.print(f"{len(stacks)} templates in {time.monotonic() - started:.1f} s{said}")
     if digest == UNPACKAGED_MODEL_SHA256:
         console.print(
             "note: no --model-sha256 given, so the templates reference the placeholder digest "

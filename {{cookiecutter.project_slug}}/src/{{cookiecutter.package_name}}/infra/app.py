@@ -26,12 +26,9 @@ from ..config import Settings, load
 from ..errors import ConfigError, SynthError
 from ..naming import ARTIFACTS, MONITORING, SERVING, endpoint_name, stack_name
 from .artifacts_stack import ArtifactsStack
-from .assembly import SynthesizedStack
+from .assembly import UNPACKAGED_MODEL_SHA256, SynthesizedStack
 from .serving_stack import ServingStack
 
-# The digest templates reference when no packaged model is given: synth stays reviewable and
-# testable before a model exists; the deploy engine always passes the real digest.
-UNPACKAGED_MODEL_SHA256 = "0" * 64
 # What CDK writes into the assembly when a validation plugin (cdk-nag) reports findings.
 VALIDATION_REPORT = "validation-report.json"
 

@@ -6,6 +6,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+# The digest templates reference when no packaged model is given: synth stays reviewable and
+# testable before a model exists; the deploy engine always passes the real digest.
+UNPACKAGED_MODEL_SHA256 = "0" * 64
+
 
 @dataclass(frozen=True)
 class SynthesizedStack:

@@ -94,25 +94,25 @@ def _fill(staging: Path, outdir: Path, stacks: list[SynthesizedStack]) -> None:
 
 
 def _synthesize(
-    outdir: Path, settings: Settings, environment: Environment, model_sha256: str
+    outdir: Path, settings: Settings, environments: Sequence[Environment], model_sha256: str
 ) -> list[SynthesizedStack]:
     from .app import synthesize_into  # aws_cdk and the CDK's Node.js start here, on a miss
 
-    return synthesize_into(outdir, settings, [environment], model_sha256)
+    return synthesize_into(outdir, settings, list(environments), model_sha256)
 
 
 def cached_synth(
     cache: Path,
     outdir: Path,
     settings: Settings,
-    environment: Environment,
+    environments: Sequence[Environment],
     model_sha256: str,
 ) -> tuple[list[SynthesizedStack], bool]:
-    """The environment's stacks synthesized into outdir, and whether they came from the
+    """The environments' stacks synthesized into outdir, and whether they came from the
     cache folder; a miss synthesizes (with cdk-nag) and remembers a successful result."""
     return cached(
-        cache / FOLDER / synth_key(settings, [environment], model_sha256),
+        cache / FOLDER / synth_key(settings, environments, model_sha256),
         restore=lambda entry: _restore(entry, outdir),
-        build=lambda: _synthesize(outdir, settings, environment, model_sha256),
+        build=lambda: _synthesize(outdir, settings, environments, model_sha256),
         fill=lambda staging, stacks: _fill(staging, outdir, stacks),
     )

@@ -28,9 +28,6 @@ if TYPE_CHECKING:
 
 __all__ = ["DeployOutcome", "DeployRequest", "Result", "deploy"]
 
-# What a deploy says of a model or templates whose inputs it packaged or synthesized before.
-CACHED = "from build/cache/, inputs unchanged"
-
 
 def deploy(
     settings: Settings,
@@ -69,13 +66,13 @@ def working_tree(run: Run, folder: Path, package: Callable[[Path], PackagedModel
             packaged, reused = cached_package(cache, folder / "model", load(run.root))
         else:
             packaged = package(folder / "model")
-    said = CACHED if reused else "packaged"
+    said = caching.REUSED if reused else "packaged"
     run.out.print(f"model {packaged.sha256} ({packaged.path.stat().st_size} bytes, {said})")
     with run.out.status("synthesizing…"):
         stacks, reused = cached_synth(
-            cache, folder / "cdk.out", run.settings, run.environment, packaged.sha256
+            cache, folder / "cdk.out", run.settings, [run.environment], packaged.sha256
         )
-    said = CACHED if reused else "synthesized with cdk-nag"
+    said = caching.REUSED if reused else "synthesized with cdk-nag"
     run.out.print(f"templates: {len(stacks)} stacks ({said})")
     return Source(
         templates=tuple((stack.stack_name, stack.template_path) for stack in stacks),
