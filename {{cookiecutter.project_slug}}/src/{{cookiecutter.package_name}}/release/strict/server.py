@@ -19,6 +19,7 @@ import io
 import json
 import threading
 from collections.abc import Callable, Iterable
+from functools import cache
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -162,7 +163,24 @@ def application() -> StrictMiddleware:
 
     install()
     schemas.preload()
+    _answer_lookups_once()
     return StrictMiddleware(DomainDispatcherApplication(create_backend_app))
+
+
+def _answer_lookups_once() -> None:
+    """Two look-ups moto's server repeats for every request, answered once: which service
+    packages moto has (its dispatcher lists moto's folder and stats each entry: a sixth of
+    the server's time in a profile of the test suite) and which actions a response class
+    has (inspect.getmembers, a thirtieth). Neither answer changes while the server runs."""
+    from moto import backends
+    from moto.core import responses
+
+    moto_backends: Any = backends
+    moto_responses: Any = responses
+    modules = tuple(moto_backends.list_of_moto_modules())
+    moto_backends.list_of_moto_modules = lambda: modules
+    if not hasattr(moto_responses.method_names_from_class, "cache_info"):
+        moto_responses.method_names_from_class = cache(moto_responses.method_names_from_class)
 
 
 def _server(host: str, port: int) -> BaseWSGIServer:
