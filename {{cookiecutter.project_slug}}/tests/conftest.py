@@ -143,8 +143,12 @@ def aws_client(url: str, service: str, attempts: int | None = None) -> Any:
 def _local_session() -> Any:
     import boto3
 
+    from {{ cookiecutter.package_name }}.release.aws import LOCAL_ACCESS_KEY
+
     return boto3.session.Session(
-        region_name="us-east-1", aws_access_key_id="testing", aws_secret_access_key="testing"
+        region_name="us-east-1",
+        aws_access_key_id=LOCAL_ACCESS_KEY,
+        aws_secret_access_key=LOCAL_ACCESS_KEY,
     )
 
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
-from boto3.exceptions import Boto3Error
 from botocore.exceptions import BotoCoreError, ClientError
 from rich.console import Console
 
@@ -21,8 +20,8 @@ from .aws import one_line
 from .ledger import RECORD, DeployRecord, Ledger
 
 PENDING = "ledger-pending"  # beside record.json: the ledger does not have this record yet
-# boto3 wraps a failed transfer (upload_file, download_file) in a Boto3Error.
-_LEDGER_ERRORS = (AwsError, ClientError, BotoCoreError, Boto3Error)
+# The ledger reads and writes with plain S3 calls (no transfer manager, so no Boto3Error).
+_LEDGER_ERRORS = (AwsError, ClientError, BotoCoreError)
 
 
 def keep(ledger: Ledger, record: DeployRecord, folder: Path, out: Console) -> str:
