@@ -19,6 +19,7 @@ from botocore.exceptions import ClientError
 
 from ..errors import AwsError
 from .aws import error_code, one_line
+from .template_diff import StackDiff, diff_templates
 
 CAPABILITIES = ["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM"]
 _NO_CHANGES = ("didn't contain changes", "No updates are to be performed")
@@ -40,6 +41,9 @@ class StackPlan:
     change_set_type: str  # CREATE (new stack) or UPDATE
     change_set_id: str | None  # None when there is nothing to change
     changes: tuple[Change, ...] = field(default_factory=tuple)
+    # The live template against this one, property by property (template_diff.py): it
+    # explains the rows above, which stay the authority for what CloudFormation will do.
+    diff: StackDiff = field(default_factory=lambda: StackDiff(None, ()))
 
     @property
     def has_changes(self) -> bool:
@@ -105,6 +109,33 @@ def change_set_type_for(status: str | None) -> str:
     return "CREATE" if status in {None, "REVIEW_IN_PROGRESS"} else "UPDATE"
 
 
+def live_template(cloudformation: Any, stack_name: str) -> dict[str, Any]:
+    """The template the stack runs now, as deployed (GetTemplate, TemplateStage "Original":
+    the template as submitted, before transforms, like the one it is compared with;
+    https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_GetTemplate.html).
+    botocore hands a JSON body back parsed; a body that is not JSON was not deployed by this
+    engine."""
+    try:
+        body = cloudformation.get_template(StackName=stack_name, TemplateStage="Original")[
+            "TemplateBody"
+        ]
+    except ClientError as error:
+        raise AwsError(
+            f"cannot read the live template of {stack_name}: {one_line(error)}"
+        ) from None
+    if isinstance(body, str):
+        try:
+            body = json.loads(body)
+        except ValueError:
+            body = None
+    if not isinstance(body, dict):
+        raise AwsError(
+            f"the live template of {stack_name} is not JSON, so it was not deployed by this "
+            "project: compare it by hand (aws cloudformation get-template) before deploying"
+        )
+    return body
+
+
 def pending_change_sets(cloudformation: Any, stack_name: str) -> int:
     summaries = cloudformation.list_change_sets(StackName=stack_name).get("Summaries", [])
     return sum(1 for s in summaries if s.get("ExecutionStatus") == "AVAILABLE")
@@ -140,12 +171,15 @@ def create_change_set(
 ) -> StackPlan:
     status = stack_status(cloudformation, stack_name)
     change_set_type = change_set_type_for(status)
+    body = template_path.read_text(encoding="utf-8")
+    # Read before the change set: the diff is against what was live when it was planned.
+    live = live_template(cloudformation, stack_name) if change_set_type == "UPDATE" else None
     try:
         created = cloudformation.create_change_set(
             StackName=stack_name,
             ChangeSetName=change_set_name,
             ChangeSetType=change_set_type,
-            TemplateBody=template_path.read_text(encoding="utf-8"),
+            TemplateBody=body,
             Capabilities=CAPABILITIES,
             Description=f"planned by deploy {change_set_name}",
         )
@@ -160,14 +194,15 @@ def create_change_set(
         change_set_type=change_set_type,
         change_set_id=created["Id"],
     )
-    if is_no_change(description):
-        return plan
-    if description["Status"] != "CREATE_COMPLETE":
+    unchanged = is_no_change(description)
+    if description["Status"] != "CREATE_COMPLETE" and not unchanged:
         raise AwsError(
             f"change set for {stack_name} is {description['Status']}: "
             f"{description.get('StatusReason', 'no reason given')}"
         )
-    return replace(plan, changes=changes_of(description))
+    # Once CloudFormation took the template (a circular one, say, is refused there).
+    plan = replace(plan, diff=diff_templates(live, json.loads(body)))
+    return plan if unchanged else replace(plan, changes=changes_of(description))
 
 
 def delete_change_sets(cloudformation: Any, stacks: Iterable[StackPlan]) -> None:

@@ -5,20 +5,106 @@ Pure functions from plain data to text or rich renderables; printing is the call
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from rich import box
 from rich.console import Group, RenderableType
 from rich.table import Table
+from rich.text import Text
 
 from .ledger import DeployRecord, Outcome
 from .live import left_live
-from .plan import Plan
+from .plan import Plan, StackPlan
 from .registry import version_of
+from .template_diff import ADDED, CHANGED, FOLLOWS, REMOVED, ResourceDiff
+
+_TERMINAL_WIDTH = 60  # a value wider than this is cut in the terminal (plan.md has it whole)
+
+
+@dataclass(frozen=True)
+class _Row:
+    """One property change, ready for a table cell by cell."""
+
+    resource: str
+    path: str
+    before: str
+    after: str
+    note: str
+    security: bool
+
+
+_NOTES = {ADDED: "added", REMOVED: "removed", FOLLOWS: "refers to a replaced resource", CHANGED: ""}
+
+
+def _rows(resource: ResourceDiff, width: int | None) -> list[_Row]:
+    """Each property change of the resource; values cut to width (None: whole)."""
+    rows = []
+    for change in resource.properties:
+        note = _NOTES[change.change]
+        if change.replaces:
+            note = ", ".join(filter(None, ["REPLACES the resource", note]))
+        before = "" if change.change == ADDED else _json(change.before)
+        after = "" if change.change == REMOVED else _json(change.after)
+        rows.append(
+            _Row(
+                resource.logical_id,
+                change.path,
+                *_shown(before, after, width),
+                note,
+                change.security,
+            )
+        )
+    return rows
+
+
+def _json(value: object) -> str:
+    """A template value as compact JSON: "ml.m5.large" keeps its quotes (a string, not a number)."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"))
+
+
+def _shown(before: str, after: str, width: int | None) -> tuple[str, str]:
+    """Both values whole; or, where one is wider than width, both cut to width from a little
+    before where they first differ, so a new digest at the end of a long S3 URI still shows."""
+    if width is None or max(len(before), len(after)) <= width:
+        return before, after
+    pairs = zip(before, after, strict=False) if before and after else iter(())
+    common = next((i for i, (a, b) in enumerate(pairs) if a != b), min(len(before), len(after)))
+    start = max(0, common - width // 4)
+
+    def cut(text: str) -> str:
+        if not text:
+            return text
+        head = "…" if start else ""
+        tail = "…" if start + width < len(text) else ""
+        return head + text[start : start + width] + tail
+
+    return cut(before), cut(after)
+
+
+def _replaced(stack: StackPlan) -> list[str]:
+    """Resources the plan replaces: by the change set's rows (the authority), and by the
+    registry schemas where the rows do not say."""
+    by_rows = {c.logical_id for c in stack.changes if c.replacement == "True"}
+    by_schema = set(stack.diff.replaced)
+    return [c.logical_id for c in stack.changes if c.logical_id in by_rows | by_schema]
+
+
+def _security(plan: Plan, width: int | None) -> list[tuple[str, _Row]]:
+    return [
+        (stack.stack_name, row)
+        for stack in plan.stacks
+        for resource in stack.diff.resources
+        for row in _rows(resource, width)
+        if row.security
+    ]
 
 
 def plan_renderable(plan: Plan, cost: str) -> RenderableType:
-    """One table per stack (action, logical id, type, replacement), then the cost."""
+    """Per stack: the change set's rows (action, logical id, type, replacement), then what
+    changes in each modified or removed resource, property by property; then every
+    security-relevant change, and the cost."""
     parts: list[RenderableType] = [f"Plan for {plan.environment} (deploy {plan.deploy_id}):"]
     for stack in plan.stacks:
         if not stack.changes:
@@ -36,12 +122,64 @@ def plan_renderable(plan: Plan, cost: str) -> RenderableType:
                 change.action, change.logical_id, change.resource_type, change.replacement or "-"
             )
         parts.append(table)
+        parts += _what_changes(stack)
+    security = _security(plan, _TERMINAL_WIDTH)
+    if security:
+        parts.append(Text("security-relevant changes:", style="bold"))
+        parts += [
+            Text(f"  {stack_name} {row.resource} {row.path}: {_before_after(row)}")
+            for stack_name, row in security
+        ]
     parts.append(f"estimated cost: {cost}")
     return Group(*parts)
 
 
+def _what_changes(stack: StackPlan) -> list[RenderableType]:
+    """cdk diff's shape, one line per property: `~ Id (Type)` then `path: before -> after`."""
+    lines: list[RenderableType] = []
+    replaced = _replaced(stack)
+    if replaced:
+        lines.append(Text(f"  replaces: {', '.join(replaced)}", style="bold red"))
+    for resource in stack.diff.resources:
+        if resource.action == "Add":
+            if stack.change_set_type == "UPDATE":  # a first deploy adds everything: rows say so
+                lines.append(Text(f"  + {resource.logical_id} ({resource.resource_type})"))
+            continue
+        sign = "-" if resource.action == "Remove" else "~"
+        lines.append(Text(f"  {sign} {resource.logical_id} ({resource.resource_type})"))
+        if resource.action == "Remove":
+            continue
+        for row in _rows(resource, _TERMINAL_WIDTH):
+            line = Text(f"      {row.path}: {_before_after(row)}")
+            if row.note:
+                line.append(f"  ({row.note})", style="bold red" if "REPLACES" in row.note else "")
+            lines.append(line)
+    return lines
+
+
+def _before_after(row: _Row) -> str:
+    return f"{row.before or '(none)'} -> {row.after or '(none)'}"
+
+
+def _cell(text: str) -> str:
+    return f"`{text}`".replace("|", "\\|") if text else ""
+
+
+def _markdown_rows(rows: Sequence[_Row]) -> list[str]:
+    lines = ["| resource | property | before | after | |", "| --- | --- | --- | --- | --- |"]
+    for row in rows:
+        note = f"**{row.note}**" if "REPLACES" in row.note else row.note
+        lines.append(
+            f"| `{row.resource}` | `{row.path}` | {_cell(row.before)} | {_cell(row.after)} "
+            f"| {note} |"
+        )
+    return lines
+
+
 def plan_markdown(plan: Plan, cost: str) -> str:
-    """The plan for a pull request comment or a CI step summary."""
+    """The plan for a pull request comment or a CI step summary: the rows, each property
+    that changes with its value before and after (whole), the replacements, and the
+    security-relevant changes."""
     lines = [
         f"## Deploy plan: {plan.environment} ({plan.deploy_id})",
         "",
@@ -54,13 +192,46 @@ def plan_markdown(plan: Plan, cost: str) -> str:
         if not stack.changes:
             lines += ["No changes.", ""]
             continue
+        replaced = _replaced(stack)
+        if replaced:
+            names = ", ".join(f"`{name}`" for name in replaced)
+            lines += [f"**Replaces {len(replaced)} resource(s): {names}**", ""]
         lines += ["| action | logical id | type | replacement |", "| --- | --- | --- | --- |"]
         lines += [
             f"| {c.action} | {c.logical_id} | {c.resource_type} | {c.replacement or '-'} |"
             for c in stack.changes
         ]
         lines.append("")
-    lines += [f"Estimated cost: {cost}", ""]
+        changed = [r for r in stack.diff.resources if r.action != "Add"]
+        if changed:
+            lines += ["What changes, property by property:", ""]
+            lines += _markdown_rows([row for r in changed for row in _rows(r, None)])
+            lines.append("")
+        added = [r for r in stack.diff.resources if r.action == "Add"]
+        if added:
+            lines += [
+                f"<details><summary>Properties of the {len(added)} added resource(s)</summary>",
+                "",
+                *_markdown_rows([row for r in added for row in _rows(r, None)]),
+                "",
+                "</details>",
+                "",
+            ]
+    security = _security(plan, None)
+    lines += ["### Security-relevant changes", ""]
+    if security:
+        lines += [
+            "| stack | resource | property | before | after |",
+            "| --- | --- | --- | --- | --- |",
+        ]
+        lines += [
+            f"| {stack_name} | `{row.resource}` | `{row.path}` | {_cell(row.before)} "
+            f"| {_cell(row.after)} |"
+            for stack_name, row in security
+        ]
+    else:
+        lines.append("None: no IAM, resource policy, key, encryption or network setting changes.")
+    lines += ["", f"Estimated cost: {cost}", ""]
     return "\n".join(lines)
 
 

@@ -9,7 +9,8 @@ needed. A custom-named resource cannot be replaced under the same name: "CloudFo
 cannot update a stack when a custom-named resource requires replacing" (Name type,
 https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-name.html).
 
-cfn-lint is a dev dependency: this module serves the strict local AWS and the tests.
+cfn-lint is a runtime dependency: the plan's property diff (template_diff.py) decides
+replacement here, as the strict local AWS does; cfn-lint is imported on the first look-up.
 """
 
 from __future__ import annotations
