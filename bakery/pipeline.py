@@ -1,8 +1,9 @@
 """Run a baked project's own pipeline the way its team and CI do.
 
 `nox` first (lint -> tests -> synth), then the release process against the project's
-embedded local AWS, with a bare repository as `origin`: deploy a dry run, deploy with
---execute (the protected `local` environment, confirmed), tag v0.1.0, change the model,
+embedded local AWS, with a bare repository as `origin`: deploy a dry run, execute exactly
+that plan (--execute --plan <its deploy id>; the protected `local` environment, confirmed),
+tag v0.1.0, change the model,
 deploy and tag v0.2.0, roll back to v0.1.0, list the ledger, and stop the local AWS by its
 pid whatever happened. The demo certifies releases on `local` (a committed config change),
 since it has no prod account.
@@ -123,6 +124,16 @@ def prepare_repository(project: Path) -> None:
     _make_origin(project)
 
 
+def dry_run_plan(project: Path) -> str:
+    """The deploy id of the newest plan in build/deploys/local/ (ids sort by time): the one
+    the dry run just made, which `--execute --plan` then runs."""
+    folder = project / "build" / "deploys" / "local"
+    names = sorted(bundle.parent.name for bundle in folder.glob("*/bundle"))
+    if not names:
+        raise PipelineError(f"deploy dry run left no plan in {folder}")
+    return names[-1]
+
+
 def run_governed_deploy(project: Path, summary: Summary) -> None:
     """The release process against local AWS (see the module doc); each step in summary."""
     project = project.resolve()  # the project's own tools are run from inside it
@@ -136,7 +147,8 @@ def run_governed_deploy(project: Path, summary: Summary) -> None:
     _run("start the local AWS", [invoke, "local-aws"], project, summary=summary)
     try:
         _run("deploy dry run", deploy, project, summary=summary)
-        _run("deploy --execute", [*deploy, "--execute"], project, confirmed, summary)
+        reviewed = ["--plan", dry_run_plan(project)]  # execute exactly the plan just shown
+        _run("deploy --execute", [*deploy, "--execute", *reviewed], project, confirmed, summary)
         _run("tag v0.1.0", [invoke, "tag", "--execute"], project, summary=summary)
         _change_model(project)
         _commit_and_push(project, "feat(model): stronger regularization")

@@ -41,6 +41,8 @@ def test_demo_bakes_and_runs_the_baked_pipeline(tmp_path: Path) -> None:
     assert len(stacks) == 12  # 4 environments x (artifacts, serving, monitoring)
     assert "[demo] pipeline passed" in output
     assert "dry run: nothing changed" in output
+    assert "execute exactly this plan: invoke deploy --env local --execute --plan " in output
+    assert " holds: the plan made now has its digest " in output  # the execute ran that plan
     assert "verified: " in output and " InService on " in output
     assert "pushed v0.1.0 to origin" in output and "pushed v0.2.0 to origin" in output
     assert "(feature " in output  # v0.2.0 came from the feat(model) commit
@@ -73,7 +75,12 @@ def test_a_failed_step_still_stops_the_local_aws_and_fails_the_demo(
 
     def run(step: str, command: Sequence[str], project: Path, *_: object, **__: object) -> None:
         ran.append(step)
+        if step == "deploy dry run":  # what a dry run leaves: its plan's bundle
+            (project / "build/deploys/local/20261201T101502123Z-1a2b3c4-9f0e/bundle").mkdir(
+                parents=True
+            )
         if step == "deploy --execute":
+            assert command[-2:] == ["--plan", "20261201T101502123Z-1a2b3c4-9f0e"]
             raise pipeline.PipelineError(f"{step} failed in {project} (exit 1)")
 
     monkeypatch.setattr(pipeline, "_run", run)

@@ -284,7 +284,13 @@ ENVIRONMENT_INPUT = {"type": "choice", "options": ["dev", "staging", "prod"], "d
 
 def test_deploy_inputs(workflows: dict[str, Document]) -> None:
     inputs = inputs_of(workflows["deploy"])
-    assert list(inputs) == ["environment", "upload_artifacts", "execute_deploy", "confirmation"]
+    assert list(inputs) == [
+        "environment",
+        "upload_artifacts",
+        "execute_deploy",
+        "confirmation",
+        "plan",
+    ]
     assert ENVIRONMENT_INPUT.items() <= inputs["environment"].items()
     assert inputs["upload_artifacts"]["type"] == "boolean"
     assert inputs["upload_artifacts"]["default"] is True
@@ -292,6 +298,7 @@ def test_deploy_inputs(workflows: dict[str, Document]) -> None:
     assert inputs["execute_deploy"]["default"] is False
     assert inputs["confirmation"]["type"] == "string"
     assert CONFIRMATION in inputs["confirmation"]["description"]
+    assert (inputs["plan"]["type"], inputs["plan"]["default"]) == ("string", "")
 
 
 def test_release_inputs(workflows: dict[str, Document]) -> None:
@@ -410,13 +417,23 @@ def run_step(step: Document, inputs: Mapping[str, str], tmp_path: Path) -> list[
             {"environment": "prod", "execute_deploy": "true", "upload_artifacts": "false"},
             ["--execute", "--no-upload-artifacts"],
         ),
+        (
+            {
+                "environment": "prod",
+                "execute_deploy": "true",
+                "plan": "20261201T101502123Z-1a2b3c4-9f0e",
+            },
+            ["--execute", "--plan", "20261201T101502123Z-1a2b3c4-9f0e"],
+        ),
     ],
 )
 def test_deploy_runs_the_nox_session_with_the_inputs(
     workflows: dict[str, Document], tmp_path: Path, inputs: dict[str, str], flags: list[str]
 ) -> None:
     step = nox_step(jobs(workflows["deploy"])["deploy"], "deploy")
-    arguments = run_step(step, {**inputs, "confirmation": ""}, tmp_path)
+    arguments = run_step(
+        step, {"upload_artifacts": "true", "plan": "", **inputs, "confirmation": ""}, tmp_path
+    )
     assert arguments == ["nox", "-s", "deploy", "--", "--env", inputs["environment"], *flags]
 
 

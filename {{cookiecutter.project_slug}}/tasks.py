@@ -32,6 +32,7 @@ SHORT_FLAGS = {
     "limit": "l",
     "model_sha256": "m",
     "outdir": "o",
+    "plan": "p",
     "to": "t",
 }
 
@@ -125,14 +126,19 @@ def package(c: Context, outdir: str = "build/model") -> None:
         "upload-artifacts": "Upload the model artifact if missing (--no-upload-artifacts: "
         "require it to be in the bucket already)",
         "timeout-minutes": "How long to wait for each stack and the endpoint (default: 60)",
+        "plan": "The deploy id of the reviewed dry run to execute: refused if anything it was "
+        "computed from changed since (commit, live stacks, model, templates). Required where "
+        "the environment's policy has require_reviewed_plan (staging and prod)",
     },
 )
 def deploy(
     c: Context,
     env: str = "",
+    *,
     execute: bool = False,
     upload_artifacts: bool = True,
     timeout_minutes: int = 60,
+    plan: str = "",
 ) -> None:
     """Governed deploy: preflight, synth, package, change-set plan; --execute applies it."""
     from {{ cookiecutter.package_name }} import commands
@@ -144,6 +150,7 @@ def deploy(
             execute=execute,
             upload_artifacts=upload_artifacts,
             timeout_minutes=timeout_minutes,
+            plan=plan or None,
         )
 
 

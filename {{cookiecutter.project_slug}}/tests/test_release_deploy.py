@@ -81,11 +81,14 @@ def run(
     environ: dict[str, str] | None = None,
     upload_artifacts: bool = True,
     package: Callable[[Path], PackagedModel] | None = None,
+    plan: str | None = None,
 ) -> tuple[DeployOutcome, str]:
     output = io.StringIO()
     outcome = deploy(
         settings,
-        DeployRequest(environment=env, execute=execute, upload_artifacts=upload_artifacts),
+        DeployRequest(
+            environment=env, execute=execute, upload_artifacts=upload_artifacts, plan=plan
+        ),
         root=repo,
         environ=CONFIRM if environ is None else environ,
         out=Console(file=output, width=200),

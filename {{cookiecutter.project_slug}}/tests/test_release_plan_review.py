@@ -91,8 +91,12 @@ def test_a_first_deploy_adds_everything_and_lists_its_iam_for_review(
     markdown = (outcome.bundle / "plan.md").read_text(encoding="utf-8")
     security = markdown.split("### Security-relevant changes", 1)[1]
     assert "`ModelExecutionRole" in security and "AssumeRolePolicyDocument" in security
+    assert "Tags[" not in security and "`Description`" not in security  # not access
     assert "<details><summary>Properties of the" in markdown
-    assert "security-relevant changes:" in output
+    # The terminal keeps a first deploy short: one line per added resource that has them.
+    section = output[output.index("security-relevant changes:") : output.index("estimated cost")]
+    assert "ModelExecutionRoleB8BE4D0D (AWS::IAM::Role) added: " in section
+    assert all(" added: " in line for line in section.splitlines()[1:])
 
 
 def test_a_change_without_security_relevance_says_none(aws: str, repo: Path) -> None:

@@ -175,6 +175,8 @@ def test_iam_and_security_properties_are_marked_and_others_not() -> None:
     model = paths(resources["Model"])
     assert model["ExecutionRoleArn"].security
     assert not model["Tags[Key=model-sha256].Value"].security
+    added = paths(by_id(diff_templates(None, serving()).resources)["Policy"])
+    assert added["Roles[0]"].security and not added["PolicyName"].security
 
 
 def test_a_first_deploy_adds_every_resource_with_each_value() -> None:

@@ -64,8 +64,10 @@ def deploy(
     execute: bool,
     upload_artifacts: bool,
     timeout_minutes: int,
+    plan: str | None = None,
 ) -> None:
-    """Plan (and with execute, apply, verify and record) a deploy of one environment."""
+    """Plan (and with execute, apply, verify and record) a deploy of one environment; plan
+    names the reviewed dry run it must match."""
     from .release.deploy import DeployRequest
     from .release.deploy import deploy as run_deploy
 
@@ -74,6 +76,7 @@ def deploy(
         execute=execute,
         upload_artifacts=upload_artifacts,
         timeout_seconds=timeout_minutes * 60.0,
+        plan=plan,
     )
     started = time.monotonic()
     outcome = run_deploy(load(root), request, root=root, environ=os.environ, out=console)

@@ -117,6 +117,8 @@ class Policy:
     allowed_refs: tuple[str, ...]
     ci_green_required: bool
     promotion_from: str | None
+    # An execute must name the reviewed dry run it runs (--plan) and match its digest.
+    require_reviewed_plan: bool
 
 
 @dataclass(frozen=True)
@@ -395,6 +397,7 @@ def _environment(name: str, table: _Table) -> Environment:
         promotion_from=(
             t.string("promotion_from", _ENV_NAME, "staging") if t.has("promotion_from") else None
         ),
+        require_reviewed_plan=t.boolean("require_reviewed_plan"),
     )
     t.done()
     approvals: Approvals | None = None
@@ -447,7 +450,7 @@ def parse(document: Mapping[str, Any], path: Path) -> Settings:
     project = Project(
         name=p.string("name", _SLUG, "threat-detector"),
         deploy_confirm_variable=p.string(
-            "deploy_confirm_variable", _ENV_VAR, "THREAT_DETECTOR_DEPLOY_CONFIRM"
+            "deploy_confirm_variable", _ENV_VAR, "{{ cookiecutter.deploy_confirm_variable }}"
         ),
     )
     p.done()

@@ -1,8 +1,9 @@
 """The deploy bundle: what was planned, written next to the build and archived in the ledger.
 
 templates/ (exactly what the change sets were made from), plan.json and plan.md (the
-reviewable diff) and manifest.json (commit, tool versions, hashes). A rollback redeploys
-a bundle's templates and the model artifact its manifest names; nothing is rebuilt.
+reviewable diff), plan-facts.json (what the plan's digest is over, reviewed.py) and
+manifest.json (commit, tool versions, hashes, the plan's digest). A rollback redeploys a
+bundle's templates and the model artifact its manifest names; nothing is rebuilt.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from pathlib import Path
 
 from ..digests import installed_versions, sha256_of
 from .plan import Plan
+from .reviewed import FACTS, facts_of, plan_digest
 
 TEMPLATES = "templates"
 _VERSIONED = ("aws-cdk-lib", "boto3", "cdk-nag", "scikit-learn")
@@ -29,6 +31,7 @@ class Manifest:
     model_sha256: str
     templates: Mapping[str, str]  # stack name -> sha256
     versions: Mapping[str, str]
+    plan_digest: str  # of plan-facts.json's facts: what a review and --plan name
 
     def to_json(self) -> str:
         return json.dumps(self.__dict__, indent=2, sort_keys=True, default=dict) + "\n"
@@ -55,6 +58,7 @@ def write_bundle(
         target = folder / TEMPLATES / f"{stack_name}.template.json"
         shutil.copyfile(template, target)
         hashes[stack_name] = sha256_of(target)
+    facts = facts_of(plan, revision[0], hashes)
     manifest = Manifest(
         deploy_id=plan.deploy_id,
         environment=plan.environment,
@@ -63,7 +67,9 @@ def write_bundle(
         model_sha256=plan.model_sha256,
         templates=hashes,
         versions=versions(project),
+        plan_digest=plan_digest(facts),
     )
+    (folder / FACTS).write_text(facts.to_json(), encoding="utf-8")
     (folder / "plan.json").write_text(plan.to_json(), encoding="utf-8")
     (folder / "plan.md").write_text(markdown, encoding="utf-8")
     (folder / "manifest.json").write_text(manifest.to_json(), encoding="utf-8")

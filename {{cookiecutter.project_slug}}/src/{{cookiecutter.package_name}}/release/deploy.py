@@ -40,7 +40,11 @@ def deploy(
 ) -> DeployOutcome:
     """Deploy the working tree's commit: package its model, synth its templates, apply."""
     run = preflight(
-        settings, request.environment, Invocation(root, environ, out), execute=request.execute
+        settings,
+        request.environment,
+        Invocation(root, environ, out),
+        execute=request.execute,
+        plan=request.plan,
     )
     assert run.git is not None
     state = run.git

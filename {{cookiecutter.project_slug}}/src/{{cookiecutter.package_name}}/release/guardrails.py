@@ -48,6 +48,15 @@ def check_confirmation(
     )
 
 
+def check_reviewed_plan(environment: Environment, plan: str | None) -> None:
+    """An execute of an environment whose policy asks for it names its reviewed dry run."""
+    if plan is None and environment.policy.require_reviewed_plan:
+        raise Refusal(
+            f"{environment.name} executes only a reviewed plan: run the dry run, review it, "
+            f"then run --execute --plan <the deploy id the dry run printed>"
+        )
+
+
 def check_clean(git: GitState) -> None:
     if git.dirty:
         shown = ", ".join(line.strip() for line in git.dirty[:3])

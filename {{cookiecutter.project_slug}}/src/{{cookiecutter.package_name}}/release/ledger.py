@@ -10,6 +10,9 @@ number of releases/<env>/sequence/ with a conditional write before its first cha
 records sort by that number (deploy ids, which start with the deployer's time, only break
 ties between records that predate the sequence). A laptop an hour behind CI cannot reorder
 history, the live record or the rollback target.
+
+A dry run's bundle is archived under releases/<env>/plans/<deploy-id>/ (no record: nothing
+ran), so `--execute --plan <deploy-id>` can check that nothing it was computed from changed.
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ SCHEMA = 1
 RECORD = "record.json"
 BUNDLE = "bundle/"
 SEQUENCE = "sequence/"
+PLANS = "plans/"  # releases/<env>/plans/<deploy-id>/: dry runs' bundles, for --plan
 _CLAIM_ATTEMPTS = 20
 # S3 answers a conditional write that lost with 412 PreconditionFailed (the key exists) or,
 # when two race for the same key, 409 ConditionalRequestConflict: retry with the next number.
@@ -81,6 +85,8 @@ class DeployRecord:
     live: Mapping[str, str] = field(default_factory=dict)
     # The position the ledger gave this execute (claim()); 0 for records before it existed.
     sequence: int = 0
+    # The reviewed dry run this execute ran (--plan): its deploy id and digest; {} without.
+    plan: Mapping[str, str] = field(default_factory=dict)
     schema: int = SCHEMA
 
     def to_json(self) -> str:
@@ -188,6 +194,24 @@ class Ledger:
         )
         return f"s3://{self.bucket}/{prefix}"
 
+    def write_plan(self, deploy_id: str, bundle: Path) -> str:
+        """Archive a dry run's bundle under plans/<deploy-id>/, where an execute of that plan
+        (--plan, maybe on another machine) finds what it was computed from."""
+        prefix = f"{self.prefix}{PLANS}{deploy_id}/"
+        for path in sorted(p for p in bundle.rglob("*") if p.is_file()):
+            put_file(self.s3, path, self.bucket, f"{prefix}{path.relative_to(bundle).as_posix()}")
+        return f"s3://{self.bucket}/{prefix}"
+
+    def plan_file(self, deploy_id: str, name: str) -> bytes | None:
+        """A file of an archived plan's bundle; None when there is no such plan (or file)."""
+        key = f"{self.prefix}{PLANS}{deploy_id}/{name}"
+        try:
+            return bytes(self.s3.get_object(Bucket=self.bucket, Key=key)["Body"].read())
+        except ClientError as error:
+            if error_code(error) in {"NoSuchKey", "NoSuchBucket", "404"}:
+                return None
+            raise AwsError(f"cannot read s3://{self.bucket}/{key}: {one_line(error)}") from None
+
     def download_bundle(self, deploy_id: str, dest: Path) -> Path:
         """Fetch an archived bundle into dest; an empty or missing bundle is a Refusal."""
         prefix = f"{record_prefix(self.environment, deploy_id)}{BUNDLE}"
@@ -219,7 +243,7 @@ class Ledger:
                 ids += [
                     p["Prefix"][len(prefix) :].rstrip("/")
                     for p in page.get("CommonPrefixes", [])
-                    if p["Prefix"] != f"{prefix}{SEQUENCE}"
+                    if p["Prefix"] not in {f"{prefix}{SEQUENCE}", f"{prefix}{PLANS}"}
                 ]
         except ClientError as error:
             if error_code(error) == "NoSuchBucket":

@@ -5,8 +5,9 @@ live bundle re-pointed at a registry model) only build a Source and choose a pol
 module does the rest for both, the same way:
 
 - `run_pipeline` builds the source into build/deploys/<env>/<deploy-id>/, plans it (one
-  change set per stack, the bundle written and shown), then stops (dry run, no changes) or
-  applies it;
+  change set per stack, the bundle written and shown), checks it against the reviewed plan
+  it must match (--plan, reviewed.py), then stops (a deploy's dry run keeps its plan for a
+  later --plan; no changes) or applies it;
 - `apply` executes the change sets in order, uploads the model after the artifacts stack,
   verifies the endpoint and always ends in a record, whatever fails after the first change:
   a stack, verify, the cleanup of change sets, expired credentials, an interrupt. The record
@@ -19,7 +20,7 @@ from __future__ import annotations
 import shutil
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -27,7 +28,7 @@ from typing import TYPE_CHECKING
 from boto3.exceptions import Boto3Error
 from botocore.exceptions import BotoCoreError, ClientError
 
-from ..errors import AwsError, DeployError, ProjectError
+from ..errors import AwsError, DeployError, ProjectError, Refusal
 from ..naming import ARTIFACTS, SERVING, endpoint_name, stack_name
 from . import guardrails
 from .artifacts import require_artifact, upload_model
@@ -44,6 +45,7 @@ from .preflight import Run
 from .recording import keep, upload_pending
 from .registry import Served, register_after_verify
 from .render import plan_markdown, plan_renderable
+from .reviewed import FACTS, PlanFacts, differences, plan_digest
 from .verify import Verified, verify_endpoint
 
 if TYPE_CHECKING:
@@ -64,6 +66,7 @@ class DeployRequest:
     execute: bool = False
     upload_artifacts: bool = True
     timeout_seconds: float = 3600.0
+    plan: str | None = None  # the reviewed dry run (its deploy id) this must match (--plan)
 
 
 @dataclass(frozen=True)
@@ -87,6 +90,8 @@ class Planned:
     plan: Plan
     folder: Path  # build/deploys/<env>/<deploy-id>/
     templates: Mapping[str, str]  # stack name -> sha256, from the bundle's manifest
+    digest: str  # the plan's digest (reviewed.py), from the bundle's manifest
+    reviewed: str | None = None  # the reviewed dry run it matched (--plan), for the record
 
     @property
     def bundle(self) -> Path:
@@ -117,17 +122,25 @@ def run_pipeline(
         raise
     executing = False
     try:
+        if request.plan is not None:
+            check_reviewed(run, request.plan, planned)
+            planned = replace(planned, reviewed=request.plan)
         if not planned.plan.has_changes and not _records_unchanged(run, request, planned):
             run.out.print(
                 f"no changes: {run.environment.name} already runs these templates and model"
             )
             return DeployOutcome(Result.NO_CHANGES, deploy_id, planned.bundle, planned.plan)
         if not request.execute:
-            run.out.print("dry run: nothing changed (add --execute to apply this plan)")
+            run.out.print("dry run: nothing changed")
+            if planned.source.kind == "deploy":  # a rollback runs without a reviewed plan
+                keep_plan(run, planned)
             return DeployOutcome(Result.DRY_RUN, deploy_id, planned.bundle, planned.plan)
         deployment = _announce(run, planned)  # before any change: a refusal changes nothing
         executing = True
         record = apply(run, request, planned, deployment)
+    except Refusal:
+        shutil.rmtree(folder, ignore_errors=True)  # a plan refused before it ran is not kept
+        raise
     finally:
         if not executing:
             delete_change_sets(run.aws.client("cloudformation"), planned.plan.stacks)
@@ -174,7 +187,72 @@ def plan_source(run: Run, request: DeployRequest, source: Source, folder: Path) 
     )
     run.out.print(plan_renderable(plan, cost))
     run.out.print(f"bundle: {folder / 'bundle'}")
-    return Planned(source=source, plan=plan, folder=folder, templates=manifest.templates)
+    return Planned(
+        source=source,
+        plan=plan,
+        folder=folder,
+        templates=manifest.templates,
+        digest=manifest.plan_digest,
+    )
+
+
+def keep_plan(run: Run, planned: Planned) -> None:
+    """Archive a dry run's bundle in the ledger (plans/<deploy-id>/), so an execute of this
+    exact plan can be checked from any machine; before the first deploy there is no ledger
+    bucket yet, and the plan stays in build/ for an execute from this checkout."""
+    deploy_id, env = planned.plan.deploy_id, run.environment.name
+    if run.ledger.exists():
+        where = run.ledger.write_plan(deploy_id, planned.bundle)
+    else:
+        where = f"{planned.bundle} (no ledger before the first deploy: execute from here)"
+    run.out.print(f"plan {deploy_id}, digest {planned.digest[:12]}…, kept in {where}")
+    run.out.print(
+        f"execute exactly this plan: invoke deploy --env {env} --execute --plan {deploy_id}"
+    )
+
+
+def reviewed_facts(run: Run, deploy_id: str) -> PlanFacts:
+    """The facts of a dry run's plan: from build/deploys/<env>/ on this machine, else from
+    the ledger; a Refusal when neither has it."""
+    env = run.environment.name
+    local = run.deploys / deploy_id / "bundle" / FACTS
+    text = local.read_text(encoding="utf-8") if local.is_file() else None
+    if text is None:
+        archived = run.ledger.plan_file(deploy_id, FACTS)
+        text = archived.decode() if archived is not None else None
+    if text is None:
+        others = sorted(
+            p.parents[2].name for p in run.deploys.parent.glob(f"*/{deploy_id}/bundle/{FACTS}")
+        )
+        if others:
+            raise Refusal(f"{deploy_id} is a plan of {others[0]}, not {env}; pass a plan of {env}")
+        raise Refusal(
+            f"no plan {deploy_id} for {env} in {run.deploys} or {run.ledger.url()}plans/; "
+            "run the dry run (without --execute) and pass the deploy id it prints"
+        )
+    try:
+        return PlanFacts.from_json(text)
+    except (ValueError, KeyError, TypeError) as error:
+        raise Refusal(
+            f"plan {deploy_id}'s {FACTS} is not readable ({error}); run a new dry run"
+        ) from None
+
+
+def check_reviewed(run: Run, deploy_id: str, planned: Planned) -> None:
+    """The plan made now has the reviewed plan's digest, or a Refusal says what changed."""
+    reviewed = reviewed_facts(run, deploy_id)
+    now = PlanFacts.from_json((planned.bundle / FACTS).read_text(encoding="utf-8"))
+    changed = differences(reviewed, now)
+    if not changed and plan_digest(reviewed) != planned.digest:
+        changed = ["its facts differ from the plan made now"]
+    if changed:
+        raise Refusal(
+            f"plan {deploy_id} no longer holds: {'; '.join(changed)}; "
+            "run a new dry run and review that"
+        )
+    run.out.print(
+        f"plan {deploy_id} holds: the plan made now has its digest {planned.digest[:12]}…"
+    )
 
 
 def _records_unchanged(run: Run, request: DeployRequest, planned: Planned) -> bool:
@@ -380,6 +458,7 @@ def _record(run: Run, planned: Planned, progress: _Progress) -> DeployRecord:
         model_package=model_package,
         live=_left_live(run, planned, progress),
         sequence=progress.sequence,
+        plan={"id": planned.reviewed, "digest": planned.digest} if planned.reviewed else {},
     )
 
 

@@ -91,18 +91,21 @@ def preflight(
     *,
     execute: bool,
     from_source: bool = True,
+    plan: str | None = None,
 ) -> Run:
     """Every guardrail, cheapest first; reads only.
 
     from_source=False (a rollback redeploys an archived bundle) skips the rules about the
-    working tree: its cleanliness, its ref, its CI status and the promotion order of its
-    commit.
+    working tree: its cleanliness, its ref, its CI status, the promotion order of its commit,
+    and the reviewed plan an execute must name (plan: its deploy id) where policy asks.
     """
     started = (time.monotonic(), utc_now())
     environment = settings.environment(environment_name)
     root, environ = invocation.root, invocation.environ
     if execute:
         guardrails.check_confirmation(settings.project, environment, environ)
+        if from_source:
+            guardrails.check_reviewed_plan(environment, plan)
     state = None
     if from_source:
         state = read_state(root)

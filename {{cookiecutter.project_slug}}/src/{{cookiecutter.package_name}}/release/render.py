@@ -91,12 +91,13 @@ def _replaced(stack: StackPlan) -> list[str]:
     return [c.logical_id for c in stack.changes if c.logical_id in by_rows | by_schema]
 
 
-def _security(plan: Plan, width: int | None) -> list[tuple[str, _Row]]:
+def _security(plan: Plan) -> list[tuple[str, _Row]]:
+    """Every security-relevant value the plan adds, changes or removes, whole (plan.md)."""
     return [
         (stack.stack_name, row)
         for stack in plan.stacks
         for resource in stack.diff.resources
-        for row in _rows(resource, width)
+        for row in _rows(resource, None)
         if row.security
     ]
 
@@ -123,15 +124,33 @@ def plan_renderable(plan: Plan, cost: str) -> RenderableType:
             )
         parts.append(table)
         parts += _what_changes(stack)
-    security = _security(plan, _TERMINAL_WIDTH)
+    security = _security_lines(plan)
     if security:
         parts.append(Text("security-relevant changes:", style="bold"))
-        parts += [
-            Text(f"  {stack_name} {row.resource} {row.path}: {_before_after(row)}")
-            for stack_name, row in security
-        ]
+        parts += security
     parts.append(f"estimated cost: {cost}")
     return Group(*parts)
+
+
+def _security_lines(plan: Plan) -> list[RenderableType]:
+    """Each security-relevant value a modified or removed resource changes, in full; an added
+    resource in one line with its count (plan.md lists each value: a first deploy adds them
+    all)."""
+    lines: list[RenderableType] = []
+    for stack in plan.stacks:
+        for resource in stack.diff.resources:
+            rows = [row for row in _rows(resource, _TERMINAL_WIDTH) if row.security]
+            where = f"  {stack.stack_name} {resource.logical_id}"
+            if resource.action == "Add" and (rows or resource.security):
+                lines.append(
+                    Text(
+                        f"{where} ({resource.resource_type}) added: {len(rows)} value(s) that "
+                        "decide access, each in plan.md"
+                    )
+                )
+                continue
+            lines += [Text(f"{where} {row.path}: {_before_after(row)}") for row in rows]
+    return lines
 
 
 def _what_changes(stack: StackPlan) -> list[RenderableType]:
@@ -217,7 +236,7 @@ def plan_markdown(plan: Plan, cost: str) -> str:
                 "</details>",
                 "",
             ]
-    security = _security(plan, None)
+    security = _security(plan)
     lines += ["### Security-relevant changes", ""]
     if security:
         lines += [

@@ -49,6 +49,7 @@ _SECURITY_PROPERTIES = frozenset(
         "EnableNetworkIsolation",
         "EnableInterContainerTrafficEncryption",
         "ExecutionRoleArn",
+        "Groups",
         "KeyPolicy",
         "KmsKeyId",
         "ManagedPolicyArns",
@@ -58,8 +59,10 @@ _SECURITY_PROPERTIES = frozenset(
         "Policies",
         "PublicAccessBlockConfiguration",
         "RoleArn",
+        "Roles",
         "SecurityGroupIds",
         "Subnets",
+        "Users",
         "VpcConfig",
     }
 )
@@ -76,7 +79,7 @@ class PropertyChange:
     before: Any
     after: Any
     replaces: bool  # under a create-only property: changing it replaces the resource
-    security: bool
+    security: bool  # under a property that decides access (a policy, a role, a key, network)
 
 
 @dataclass(frozen=True)
@@ -86,7 +89,8 @@ class ResourceDiff:
     action: str  # Add, Remove, Modify (the change set's words)
     replaces: bool  # by the registry schema, or a new type
     properties: tuple[PropertyChange, ...]
-    security: bool  # a security-relevant type, or a security-relevant property changes
+    security: bool  # a security-relevant type (IAM, a resource policy, a key), or a
+    # security-relevant property changes
 
 
 @dataclass(frozen=True)
@@ -155,7 +159,7 @@ def _modified(
                 before=before,
                 after=after,
                 replaces=any(names[: len(c)] == c for c in create_only),
-                security=security_type or bool(_SECURITY_PROPERTIES & set(names)),
+                security=bool(_SECURITY_PROPERTIES & set(names)),
             )
         )
     for attribute in _ATTRIBUTES:
@@ -194,7 +198,7 @@ def _whole(action: str, logical_id: str, resource: Mapping[str, Any], change: st
                 before=value if change == REMOVED else None,
                 after=value if change == ADDED else None,
                 replaces=False,
-                security=security_type or bool(_SECURITY_PROPERTIES & names),
+                security=bool(_SECURITY_PROPERTIES & names),
             )
         )
     return ResourceDiff(
