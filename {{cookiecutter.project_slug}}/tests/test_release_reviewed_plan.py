@@ -7,12 +7,15 @@ import json
 import shutil
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
+from botocore.exceptions import ClientError
 
 from {{ cookiecutter.package_name }}.config import Settings, parse
+from {{ cookiecutter.package_name }}.errors import AwsError
 from {{ cookiecutter.package_name }}.release.deploy import DeployOutcome, Result
-from {{ cookiecutter.package_name }}.release.ledger import ledger_of
+from {{ cookiecutter.package_name }}.release.ledger import Ledger, ledger_of
 from {{ cookiecutter.package_name }}.release.reviewed import (
     FACTS,
     PlanFacts,
@@ -83,12 +86,17 @@ def test_a_first_plan_is_kept_here_and_its_execute_runs_and_records_it(
     manifest = json.loads((planned.bundle / "manifest.json").read_text(encoding="utf-8"))
     facts = PlanFacts.from_json((planned.bundle / FACTS).read_text(encoding="utf-8"))
     assert manifest["plan_digest"] == plan_digest(facts)
+    markdown = (planned.bundle / "plan.md").read_text(encoding="utf-8")  # the CI step summary
+    assert f"Plan digest: `{manifest['plan_digest']}`" in markdown
+    assert f"`invoke deploy --env local --execute --plan {plan_id}`" in markdown
     assert facts.live == {name: None for name in facts.templates}  # nothing live yet
 
     outcome, output = run(local_settings, repo, execute=True, plan=plan_id)
     assert outcome.result is Result.SUCCEEDED and outcome.record is not None
     assert f"plan {plan_id} holds" in output
     assert outcome.record.plan == {"id": plan_id, "digest": manifest["plan_digest"]}
+    executed = (outcome.bundle / "plan.md").read_text(encoding="utf-8")
+    assert "Plan digest: `" in executed and "Execute exactly this plan" not in executed
 
 
 def test_a_plan_in_the_ledger_runs_from_another_checkout(aws: str, repo: Path) -> None:
@@ -140,8 +148,15 @@ def test_a_new_commit_or_another_model_is_refused(aws: str, repo: Path) -> None:
 def test_an_unknown_plan_or_one_of_another_environment_is_refused(
     aws: str, local_settings: Settings, repo: Path
 ) -> None:
-    message = refused(aws, lambda: run(local_settings, repo, execute=True, plan="nope"))
-    assert message.startswith("no plan nope for local in ")
+    message = refused(aws, lambda: run(local_settings, repo, execute=True, plan="../../x"))
+    assert message == (
+        "--plan '../../x' is not a deploy id (like 20261201T101502123Z-1a2b3c4-9f0e); pass the "
+        "one the dry run printed"
+    )
+    unknown = "20261201T101502123Z-1a2b3c4-9f0e"
+    message = refused(aws, lambda: run(local_settings, repo, execute=True, plan=unknown))
+    assert message.startswith(f"no plan {unknown} for local in ")
+    assert "before local's first deploy there is no ledger" in message
     assert message.endswith("run the dry run (without --execute) and pass the deploy id it prints")
     planned, _ = run(local_settings, repo)
     deploys = repo / "build" / "deploys"
@@ -175,3 +190,43 @@ def test_an_unreadable_plan_is_refused(
     (planned.bundle / FACTS).write_text(broken, encoding="utf-8")
     message = refused(aws, lambda: run(local_settings, repo, execute=True, plan=planned.deploy_id))
     assert message.startswith(f"plan {planned.deploy_id}'s {FACTS} is not readable (")
+
+
+def test_a_plan_without_changes_is_kept_so_its_commit_can_be_recorded(
+    aws: str, local_settings: Settings, repo: Path
+) -> None:
+    """A docs-only commit deploys nothing, but staging and prod record it only through an
+    execute of its reviewed plan (promotion and tagging ask whether the commit ran there)."""
+    run(local_settings, repo, execute=True)
+    commit(repo, "docs.txt", "a docs-only commit\n")
+    planned, output = run(local_settings, repo)
+    assert planned.result is Result.NO_CHANGES
+    assert f"--execute --plan {planned.deploy_id}" in output
+    shutil.rmtree(repo / "build" / "deploys")  # the execute finds it in the ledger
+    outcome, _ = run(local_settings, repo, execute=True, plan=planned.deploy_id)
+    assert outcome.record is not None and outcome.record.plan["id"] == planned.deploy_id
+
+
+class _Bucket:
+    """An S3 client that keeps the keys put, and refuses one key."""
+
+    def __init__(self, refuse: str = "") -> None:
+        self.keys: list[str] = []
+        self.refuse = refuse
+
+    def put_object(self, **kwargs: Any) -> None:
+        if kwargs["Key"].endswith(self.refuse) and self.refuse:
+            raise ClientError({"Error": {"Code": "AccessDenied", "Message": "no"}}, "PutObject")
+        self.keys.append(kwargs["Key"])
+
+
+def test_a_kept_plan_goes_up_facts_last_and_a_refused_upload_is_one_line(tmp_path: Path) -> None:
+    for name in ("manifest.json", FACTS, "plan.json", "templates/a.template.json"):
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text("{}", encoding="utf-8")
+    bucket = _Bucket()
+    Ledger(bucket, "b", "prod").write_plan("20261201T101502123Z-1a2b3c4-9f0e", tmp_path, FACTS)
+    assert len(bucket.keys) == 4 and bucket.keys[-1].endswith(f"/{FACTS}")
+    with pytest.raises(AwsError) as raised:
+        Ledger(_Bucket("plan.json"), "b", "prod").write_plan("x", tmp_path, FACTS)
+    assert str(raised.value).startswith("cannot keep the plan in s3://b/releases/prod/plans/x/")

@@ -176,7 +176,7 @@ def test_iam_and_security_properties_are_marked_and_others_not() -> None:
     assert model["ExecutionRoleArn"].security
     assert not model["Tags[Key=model-sha256].Value"].security
     added = paths(by_id(diff_templates(None, serving()).resources)["Policy"])
-    assert added["Roles[0]"].security and not added["PolicyName"].security
+    assert added["Roles[0]"].security
 
 
 def test_a_first_deploy_adds_every_resource_with_each_value() -> None:
@@ -228,3 +228,36 @@ def test_the_live_template_is_read_as_json_and_a_yaml_one_is_refused_in_one_line
     ) as raised:
         live_template(_Answers("Resources:\n  A: {Type: X}\n"), "s")
     assert "\n" not in str(raised.value)
+
+
+def test_any_value_of_a_security_type_but_its_tags_decides_access() -> None:
+    group: dict[str, Any] = {
+        "Type": "AWS::EC2::SecurityGroup",
+        "Properties": {
+            "GroupDescription": "g",
+            "SecurityGroupIngress": [{"CidrIp": "10.0.0.0/8", "IpProtocol": "tcp"}],
+            "Tags": [{"Key": "a", "Value": "1"}],
+        },
+    }
+    opened = copy.deepcopy(group)
+    opened["Properties"]["SecurityGroupIngress"][0]["CidrIp"] = "0.0.0.0/0"
+    opened["Properties"]["Tags"][0]["Value"] = "2"
+    (diff,) = diff_templates({"Resources": {"G": group}}, {"Resources": {"G": opened}}).resources
+    found = paths(diff)
+    assert found["SecurityGroupIngress[0].CidrIp"].security
+    assert not found["Tags[Key=a].Value"].security
+
+
+def test_a_create_only_value_that_appears_inside_a_new_object_replaces() -> None:
+    """DataCaptureConfig is create-only for AWS::SageMaker::EndpointConfig: one that appears
+    (absent before) is one change at its own path, and it replaces."""
+
+    def edit(resources: dict[str, Any]) -> None:
+        resources["Config"]["Properties"]["DataCaptureConfig"] = {"InitialSamplingPercentage": 5}
+
+    config, endpoint = diff_templates(serving(), changed(edit)).resources
+    (capture,) = config.properties
+    assert capture.path == "DataCaptureConfig.InitialSamplingPercentage"
+    assert (capture.change, capture.before, capture.after) == (ADDED, None, 5)
+    assert capture.replaces and config.replaces
+    assert endpoint.properties[0].change == FOLLOWS  # onto the new config

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import shutil
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -45,7 +45,7 @@ def write_bundle(
     folder: Path,
     *,
     plan: Plan,
-    markdown: str,
+    markdown: Callable[[str], str],  # plan.md, given the plan's digest
     templates: Sequence[tuple[str, Path]],
     revision: tuple[str, str | None],
     project: str,
@@ -71,6 +71,6 @@ def write_bundle(
     )
     (folder / FACTS).write_text(facts.to_json(), encoding="utf-8")
     (folder / "plan.json").write_text(plan.to_json(), encoding="utf-8")
-    (folder / "plan.md").write_text(markdown, encoding="utf-8")
+    (folder / "plan.md").write_text(markdown(manifest.plan_digest), encoding="utf-8")
     (folder / "manifest.json").write_text(manifest.to_json(), encoding="utf-8")
     return manifest

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping
 from ..config import Environment, Project
 from ..errors import Refusal
 from .git import GitState
-from .ledger import DeployRecord, Outcome
+from .ledger import DEPLOY_ID, DeployRecord, Outcome
 
 CONFIRMATION = "I_UNDERSTAND_THE_COST"
 
@@ -48,9 +48,15 @@ def check_confirmation(
     )
 
 
-def check_reviewed_plan(environment: Environment, plan: str | None) -> None:
-    """An execute of an environment whose policy asks for it names its reviewed dry run."""
-    if plan is None and environment.policy.require_reviewed_plan:
+def check_reviewed_plan(environment: Environment, plan: str | None, *, execute: bool) -> None:
+    """A plan named is a deploy id; an execute of an environment whose policy asks for it
+    names its reviewed dry run."""
+    if plan is not None and not DEPLOY_ID.match(plan):
+        raise Refusal(
+            f"--plan {plan!r} is not a deploy id (like 20261201T101502123Z-1a2b3c4-9f0e); "
+            "pass the one the dry run printed"
+        )
+    if execute and plan is None and environment.policy.require_reviewed_plan:
         raise Refusal(
             f"{environment.name} executes only a reviewed plan: run the dry run, review it, "
             f"then run --execute --plan <the deploy id the dry run printed>"

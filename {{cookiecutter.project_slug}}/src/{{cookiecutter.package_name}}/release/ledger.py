@@ -18,6 +18,7 @@ ran), so `--execute --plan <deploy-id>` can check that nothing it was computed f
 from __future__ import annotations
 
 import json
+import re
 import secrets
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
@@ -102,6 +103,10 @@ class DeployRecord:
             **{**data, "outcome": Outcome(data["outcome"])},
             failure=Failure(**failure) if failure else None,
         )
+
+
+# What new_deploy_id makes (ids from before the milliseconds have 6 digits after the T).
+DEPLOY_ID = re.compile(r"^[0-9]{8}T[0-9]{6,9}Z-[0-9a-f]{7}-[0-9a-f]{4}$")
 
 
 def new_deploy_id(commit: str, now: datetime | None = None) -> str:
@@ -194,12 +199,20 @@ class Ledger:
         )
         return f"s3://{self.bucket}/{prefix}"
 
-    def write_plan(self, deploy_id: str, bundle: Path) -> str:
+    def write_plan(self, deploy_id: str, bundle: Path, last: str) -> str:
         """Archive a dry run's bundle under plans/<deploy-id>/, where an execute of that plan
-        (--plan, maybe on another machine) finds what it was computed from."""
+        (--plan, maybe on another machine) finds what it was computed from. The file named
+        last goes up last: its presence means the rest is there (like a record's)."""
         prefix = f"{self.prefix}{PLANS}{deploy_id}/"
-        for path in sorted(p for p in bundle.rglob("*") if p.is_file()):
-            put_file(self.s3, path, self.bucket, f"{prefix}{path.relative_to(bundle).as_posix()}")
+        files = sorted(p for p in bundle.rglob("*") if p.is_file())
+        for path in sorted(files, key=lambda p: p.name == last):
+            key = f"{prefix}{path.relative_to(bundle).as_posix()}"
+            try:
+                put_file(self.s3, path, self.bucket, key)
+            except ClientError as error:
+                raise AwsError(
+                    f"cannot keep the plan in s3://{self.bucket}/{key}: {one_line(error)}"
+                ) from None
         return f"s3://{self.bucket}/{prefix}"
 
     def plan_file(self, deploy_id: str, name: str) -> bytes | None:

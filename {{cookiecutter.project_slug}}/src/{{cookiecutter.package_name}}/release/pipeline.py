@@ -125,14 +125,20 @@ def run_pipeline(
         if request.plan is not None:
             check_reviewed(run, request.plan, planned)
             planned = replace(planned, reviewed=request.plan)
+        # A deploy's dry run keeps its plan even without changes: a commit that changes
+        # nothing deployed still needs an execute (with --plan where policy asks) to be
+        # recorded there. A rollback runs without a reviewed plan.
+        keeps = not request.execute and planned.source.kind == "deploy"
         if not planned.plan.has_changes and not _records_unchanged(run, request, planned):
             run.out.print(
                 f"no changes: {run.environment.name} already runs these templates and model"
             )
+            if keeps:
+                keep_plan(run, planned)
             return DeployOutcome(Result.NO_CHANGES, deploy_id, planned.bundle, planned.plan)
         if not request.execute:
             run.out.print("dry run: nothing changed")
-            if planned.source.kind == "deploy":  # a rollback runs without a reviewed plan
+            if keeps:
                 keep_plan(run, planned)
             return DeployOutcome(Result.DRY_RUN, deploy_id, planned.bundle, planned.plan)
         deployment = _announce(run, planned)  # before any change: a refusal changes nothing
@@ -180,7 +186,9 @@ def plan_source(run: Run, request: DeployRequest, source: Source, folder: Path) 
     manifest = write_bundle(
         folder / "bundle",
         plan=plan,
-        markdown=plan_markdown(plan, cost),
+        markdown=lambda digest: plan_markdown(
+            plan, cost, digest, executable=source.kind == "deploy" and not request.execute
+        ),
         templates=source.templates,
         revision=(source.commit, source.ref),
         project=run.settings.project.name,
@@ -202,7 +210,7 @@ def keep_plan(run: Run, planned: Planned) -> None:
     bucket yet, and the plan stays in build/ for an execute from this checkout."""
     deploy_id, env = planned.plan.deploy_id, run.environment.name
     if run.ledger.exists():
-        where = run.ledger.write_plan(deploy_id, planned.bundle)
+        where = run.ledger.write_plan(deploy_id, planned.bundle, last=FACTS)
     else:
         where = f"{planned.bundle} (no ledger before the first deploy: execute from here)"
     run.out.print(f"plan {deploy_id}, digest {planned.digest[:12]}…, kept in {where}")
@@ -216,23 +224,21 @@ def reviewed_facts(run: Run, deploy_id: str) -> PlanFacts:
     the ledger; a Refusal when neither has it."""
     env = run.environment.name
     local = run.deploys / deploy_id / "bundle" / FACTS
-    text = local.read_text(encoding="utf-8") if local.is_file() else None
-    if text is None:
-        archived = run.ledger.plan_file(deploy_id, FACTS)
-        text = archived.decode() if archived is not None else None
-    if text is None:
+    data = local.read_bytes() if local.is_file() else run.ledger.plan_file(deploy_id, FACTS)
+    if data is None:
         others = sorted(
             p.parents[2].name for p in run.deploys.parent.glob(f"*/{deploy_id}/bundle/{FACTS}")
         )
         if others:
             raise Refusal(f"{deploy_id} is a plan of {others[0]}, not {env}; pass a plan of {env}")
         raise Refusal(
-            f"no plan {deploy_id} for {env} in {run.deploys} or {run.ledger.url()}plans/; "
+            f"no plan {deploy_id} for {env} in {run.deploys} or {run.ledger.url()}plans/ (before "
+            f"{env}'s first deploy there is no ledger, and a plan stays where its dry run ran); "
             "run the dry run (without --execute) and pass the deploy id it prints"
         )
     try:
-        return PlanFacts.from_json(text)
-    except (ValueError, KeyError, TypeError) as error:
+        return PlanFacts.from_json(data.decode())
+    except (ValueError, KeyError, TypeError, AttributeError) as error:
         raise Refusal(
             f"plan {deploy_id}'s {FACTS} is not readable ({error}); run a new dry run"
         ) from None

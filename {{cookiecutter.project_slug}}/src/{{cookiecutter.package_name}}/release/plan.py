@@ -187,21 +187,25 @@ def create_change_set(
         raise AwsError(
             f"CloudFormation refused a change set for {stack_name}: {one_line(error)}"
         ) from None
-    description = _describe(cloudformation, created["Id"])
     plan = StackPlan(
         stack_name=stack_name,
         template_path=str(template_path),
         change_set_type=change_set_type,
         change_set_id=created["Id"],
     )
-    unchanged = is_no_change(description)
-    if description["Status"] != "CREATE_COMPLETE" and not unchanged:
-        raise AwsError(
-            f"change set for {stack_name} is {description['Status']}: "
-            f"{description.get('StatusReason', 'no reason given')}"
-        )
-    # Once CloudFormation took the template (a circular one, say, is refused there).
-    plan = replace(plan, diff=diff_templates(live, json.loads(body)))
+    try:
+        description = _describe(cloudformation, created["Id"])
+        unchanged = is_no_change(description)
+        if description["Status"] != "CREATE_COMPLETE" and not unchanged:
+            raise AwsError(
+                f"change set for {stack_name} is {description['Status']}: "
+                f"{description.get('StatusReason', 'no reason given')}"
+            )
+        # Once CloudFormation took the template (a circular one, say, is refused there).
+        plan = replace(plan, diff=diff_templates(live, json.loads(body)))
+    except BaseException:
+        delete_change_sets(cloudformation, [plan])  # this one is not in the caller's list yet
+        raise
     return plan if unchanged else replace(plan, changes=changes_of(description))
 
 

@@ -104,8 +104,8 @@ def preflight(
     root, environ = invocation.root, invocation.environ
     if execute:
         guardrails.check_confirmation(settings.project, environment, environ)
-        if from_source:
-            guardrails.check_reviewed_plan(environment, plan)
+    if from_source:
+        guardrails.check_reviewed_plan(environment, plan, execute=execute)
     state = None
     if from_source:
         state = read_state(root)

@@ -195,16 +195,25 @@ def _markdown_rows(rows: Sequence[_Row]) -> list[str]:
     return lines
 
 
-def plan_markdown(plan: Plan, cost: str) -> str:
-    """The plan for a pull request comment or a CI step summary: the rows, each property
-    that changes with its value before and after (whole), the replacements, and the
-    security-relevant changes."""
+def plan_markdown(plan: Plan, cost: str, digest: str, executable: bool) -> str:
+    """The plan for a pull request comment or a CI step summary: its digest (and, for a
+    deploy, how to execute exactly it), the rows, each property that changes with its value
+    before and after (whole), the replacements, and the security-relevant changes."""
     lines = [
         f"## Deploy plan: {plan.environment} ({plan.deploy_id})",
         "",
         f"Model sha256: `{plan.model_sha256}`",
         "",
+        f"Plan digest: `{digest}`",
+        "",
     ]
+    if executable:
+        lines += [
+            f"Execute exactly this plan: `invoke deploy --env {plan.environment} --execute "
+            f"--plan {plan.deploy_id}`, or the Deploy workflow with `plan` = "
+            f"`{plan.deploy_id}`.",
+            "",
+        ]
     for stack in plan.stacks:
         lines.append(f"### {stack.stack_name} ({stack.change_set_type.lower()})")
         lines.append("")

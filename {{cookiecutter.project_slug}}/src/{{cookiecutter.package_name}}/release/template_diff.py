@@ -147,21 +147,31 @@ def _modified(
     resource_type = str(new.get("Type", ""))
     create_only = schemas.facts(resource_type).create_only
     security_type = _is_security_type(resource_type)
+    before_properties = old.get("Properties") or {}
+    after_properties = new.get("Properties") or {}
     changes: list[PropertyChange] = []
-    for path, change, before, after in _leaf_changes(
-        (), old.get("Properties") or {}, new.get("Properties") or {}, replaced
-    ):
-        names = tuple(part for part in path if not part.startswith("["))
-        changes.append(
-            PropertyChange(
-                path=_render_path(path),
-                change=change,
-                before=before,
-                after=after,
-                replaces=any(names[: len(c)] == c for c in create_only),
-                security=bool(_SECURITY_PROPERTIES & set(names)),
+    for key in [*before_properties, *(k for k in after_properties if k not in before_properties)]:
+        for path, change, before, after in _leaf_changes(
+            (str(key),),
+            before_properties.get(key, _ABSENT),
+            after_properties.get(key, _ABSENT),
+            replaced,
+        ):
+            names = _names_in(path)
+            changes.append(
+                PropertyChange(
+                    path=_render_path(path),
+                    change=change,
+                    before=None if before is _ABSENT else before,
+                    after=None if after is _ABSENT else after,
+                    # A path under a create-only property, or above one (an object or list
+                    # that appears, goes, or becomes an intrinsic, holding it).
+                    replaces=any(
+                        names[: len(c)] == c or c[: len(names)] == names for c in create_only
+                    ),
+                    security=_decides_access(resource_type, names),
+                )
             )
-        )
     for attribute in _ATTRIBUTES:
         if _canonical(old.get(attribute)) != _canonical(new.get(attribute)):
             change = ADDED if attribute not in old else REMOVED if attribute not in new else CHANGED
@@ -189,8 +199,8 @@ def _whole(action: str, logical_id: str, resource: Mapping[str, Any], change: st
     security_type = _is_security_type(resource_type)
     properties = resource.get("Properties") or {}
     rows = []
-    for path, value in _leaves((), properties):
-        names = {part for part in path if not part.startswith("[")}
+    leaves = [leaf for key, item in properties.items() for leaf in _leaves((str(key),), item)]
+    for path, value in leaves:
         rows.append(
             PropertyChange(
                 path=_render_path(path),
@@ -198,7 +208,7 @@ def _whole(action: str, logical_id: str, resource: Mapping[str, Any], change: st
                 before=value if change == REMOVED else None,
                 after=value if change == ADDED else None,
                 replaces=False,
-                security=bool(_SECURITY_PROPERTIES & names),
+                security=_decides_access(resource_type, _names_in(path)),
             )
         )
     return ResourceDiff(
@@ -214,6 +224,7 @@ def _whole(action: str, logical_id: str, resource: Mapping[str, Any], change: st
 # --- values as paths ----------------------------------------------------------------------------
 
 Path = tuple[str, ...]  # property names, and list items as "[0]" or "[Key=name]"
+_ABSENT: Any = object()  # a property one side does not have
 
 
 _FUNCTIONS = frozenset(
@@ -288,6 +299,12 @@ def _leaf_changes(
     path: Path, before: Any, after: Any, replaced: set[str]
 ) -> list[tuple[Path, str, Any, Any]]:
     """(path, change, before, after) for every leaf that differs, or refers to a replaced id."""
+    if before is _ABSENT or after is _ABSENT:
+        side, change = (after, ADDED) if before is _ABSENT else (before, REMOVED)
+        return [
+            (leaf, change, None if change == ADDED else value, value if change == ADDED else None)
+            for leaf, value in _leaves(path, side)
+        ]
     if _canonical(before) == _canonical(after):
         return [
             (leaf, FOLLOWS, value, value)
@@ -325,3 +342,16 @@ def _canonical(value: Any) -> str:
 
 def _is_security_type(resource_type: str) -> bool:
     return resource_type.startswith(_SECURITY_TYPES)
+
+
+def _names_in(path: Path) -> tuple[str, ...]:
+    return tuple(part for part in path if not part.startswith("["))
+
+
+def _decides_access(resource_type: str, names: tuple[str, ...]) -> bool:
+    """A value under a property that decides access, or any value of a security type (a
+    security group's rules, a key's rotation, a permission's principal) but its tags and
+    description."""
+    if _SECURITY_PROPERTIES & set(names):
+        return True
+    return _is_security_type(resource_type) and names[:1] not in {("Tags",), ("Description",)}
