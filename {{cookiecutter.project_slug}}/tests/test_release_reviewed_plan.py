@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import shutil
 from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,7 @@ from {{ cookiecutter.package_name }}.release.ledger import Ledger, ledger_of
 from {{ cookiecutter.package_name }}.release.reviewed import (
     FACTS,
     PlanFacts,
+    age_hours,
     differences,
     plan_digest,
 )
@@ -230,3 +232,22 @@ def test_a_kept_plan_goes_up_facts_last_and_a_refused_upload_is_one_line(tmp_pat
     with pytest.raises(AwsError) as raised:
         Ledger(_Bucket("plan.json"), "b", "prod").write_plan("x", tmp_path, FACTS)
     assert str(raised.value).startswith("cannot keep the plan in s3://b/releases/prod/plans/x/")
+
+
+def test_a_plan_s_age_comes_from_its_deploy_id() -> None:
+    now = datetime(2026, 12, 3, 10, 15, 2, tzinfo=UTC)
+    assert age_hours("20261201T101502123Z-1a2b3c4-9f0e", now) == 48.0
+    assert age_hours("20261203T091502Z-1a2b3c4-9f0e", now) == 1.0  # before milliseconds
+
+
+def test_an_expired_plan_is_refused(aws: str, local_settings: Settings, repo: Path) -> None:
+    """The same plan under an id a week and a day old: local's plans expire after 168 h."""
+    planned, _ = run(local_settings, repo)
+    old = "20200101T000000000Z-" + planned.deploy_id.split("-", 1)[1]
+    shutil.copytree(planned.bundle.parent, planned.bundle.parent.with_name(old))
+    message = refused(aws, lambda: run(local_settings, repo, execute=True, plan=old))
+    assert message.startswith(f"plan {old} expired: it was made ")
+    assert message.endswith(
+        "plans of local expire after 168 h (policy.plan_expiry_hours); run a new dry run and "
+        "review that"
+    )

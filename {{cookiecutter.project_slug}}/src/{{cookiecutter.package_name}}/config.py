@@ -119,6 +119,8 @@ class Policy:
     promotion_from: str | None
     # An execute must name the reviewed dry run it runs (--plan) and match its digest.
     require_reviewed_plan: bool
+    # How long a dry run's plan may be executed with --plan (from the time in its deploy id).
+    plan_expiry_hours: int
 
 
 @dataclass(frozen=True)
@@ -398,6 +400,7 @@ def _environment(name: str, table: _Table) -> Environment:
             t.string("promotion_from", _ENV_NAME, "staging") if t.has("promotion_from") else None
         ),
         require_reviewed_plan=t.boolean("require_reviewed_plan"),
+        plan_expiry_hours=t.integer("plan_expiry_hours", 1, 720),
     )
     t.done()
     approvals: Approvals | None = None

@@ -21,6 +21,7 @@ import shutil
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -45,7 +46,7 @@ from .preflight import Run
 from .recording import keep, upload_pending
 from .registry import Served, register_after_verify
 from .render import plan_markdown, plan_renderable
-from .reviewed import FACTS, PlanFacts, differences, plan_digest
+from .reviewed import FACTS, PlanFacts, age_hours, differences, plan_digest
 from .verify import Verified, verify_endpoint
 
 if TYPE_CHECKING:
@@ -245,7 +246,16 @@ def reviewed_facts(run: Run, deploy_id: str) -> PlanFacts:
 
 
 def check_reviewed(run: Run, deploy_id: str, planned: Planned) -> None:
-    """The plan made now has the reviewed plan's digest, or a Refusal says what changed."""
+    """The plan made now has the reviewed plan's digest, or a Refusal says what changed;
+    a plan older than the environment's plan_expiry_hours is refused first."""
+    limit = run.environment.policy.plan_expiry_hours
+    age = age_hours(deploy_id, datetime.now(UTC))
+    if age > limit:
+        raise Refusal(
+            f"plan {deploy_id} expired: it was made {age:.0f} h ago, and plans of "
+            f"{run.environment.name} expire after {limit} h (policy.plan_expiry_hours); "
+            "run a new dry run and review that"
+        )
     reviewed = reviewed_facts(run, deploy_id)
     now = PlanFacts.from_json((planned.bundle / FACTS).read_text(encoding="utf-8"))
     changed = differences(reviewed, now)

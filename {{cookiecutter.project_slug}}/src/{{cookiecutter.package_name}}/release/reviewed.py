@@ -14,6 +14,7 @@ import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from .plan import Plan
@@ -104,3 +105,11 @@ def differences(reviewed: PlanFacts, now: PlanFacts) -> list[str]:
         changed = [stack for stack in stacks if reviewed.rows.get(stack) != now.rows.get(stack)]
         found += [f"CloudFormation now plans other changes for {stack}" for stack in changed]
     return found
+
+
+def age_hours(deploy_id: str, now: datetime) -> float:
+    """How long ago the plan with this deploy id was made, by the time the id starts with
+    (its dry run's clock: a laptop an hour off moves a plan's expiry by that hour)."""
+    stamp = deploy_id.split("Z", 1)[0]
+    made = datetime.strptime(stamp[:15], "%Y%m%dT%H%M%S").replace(tzinfo=UTC)
+    return (now - made).total_seconds() / 3600
