@@ -188,8 +188,7 @@ class Ledger:
     def write(self, record: DeployRecord, bundle: Path) -> str:
         """Upload the bundle's files, then the record (its presence means 'complete')."""
         prefix = record_prefix(self.environment, record.deploy_id)
-        for path in sorted(p for p in bundle.rglob("*") if p.is_file()):
-            key = f"{prefix}{BUNDLE}{path.relative_to(bundle).as_posix()}"
+        for path, key in _keys_of(bundle, f"{prefix}{BUNDLE}"):
             put_file(self.s3, path, self.bucket, key)
         self.s3.put_object(
             Bucket=self.bucket,
@@ -203,10 +202,8 @@ class Ledger:
         """Archive a dry run's bundle under plans/<deploy-id>/, where an execute of that plan
         (--plan, maybe on another machine) finds what it was computed from. The file named
         last goes up last: its presence means the rest is there (like a record's)."""
-        prefix = f"{self.prefix}{PLANS}{deploy_id}/"
-        files = sorted(p for p in bundle.rglob("*") if p.is_file())
-        for path in sorted(files, key=lambda p: p.name == last):
-            key = f"{prefix}{path.relative_to(bundle).as_posix()}"
+        prefix = self._plan_prefix(deploy_id)
+        for path, key in sorted(_keys_of(bundle, prefix), key=lambda item: item[0].name == last):
             try:
                 put_file(self.s3, path, self.bucket, key)
             except ClientError as error:
@@ -215,9 +212,12 @@ class Ledger:
                 ) from None
         return f"s3://{self.bucket}/{prefix}"
 
+    def _plan_prefix(self, deploy_id: str) -> str:
+        return f"{self.prefix}{PLANS}{deploy_id}/"
+
     def plan_file(self, deploy_id: str, name: str) -> bytes | None:
         """A file of an archived plan's bundle; None when there is no such plan (or file)."""
-        key = f"{self.prefix}{PLANS}{deploy_id}/{name}"
+        key = f"{self._plan_prefix(deploy_id)}{name}"
         try:
             return bytes(self.s3.get_object(Bucket=self.bucket, Key=key)["Body"].read())
         except ClientError as error:
@@ -279,6 +279,12 @@ class Ledger:
                     "restore it from the bucket's object versions"
                 ) from None
         return newest_first(records)
+
+
+def _keys_of(folder: Path, prefix: str) -> list[tuple[Path, str]]:
+    """Each file under folder, sorted, with its key under prefix."""
+    files = sorted(p for p in folder.rglob("*") if p.is_file())
+    return [(path, f"{prefix}{path.relative_to(folder).as_posix()}") for path in files]
 
 
 def newest_first(records: list[DeployRecord]) -> list[DeployRecord]:
