@@ -1,12 +1,12 @@
 """Run a baked project's own pipeline the way its team and CI do.
 
 `nox` first (lint -> tests -> synth), then the release process against the project's
-embedded local AWS, with a bare repository as `origin`: deploy a dry run, execute exactly
-that plan (--execute --plan <its deploy id>; the protected `local` environment, confirmed),
-tag v0.1.0, change the model,
-deploy and tag v0.2.0, roll back to v0.1.0, list the ledger, and stop the local AWS by its
-pid whatever happened. The demo certifies releases on `local` (a committed config change),
-since it has no prod account.
+embedded local AWS, with a bare repository as `origin`: deploy a dry run, two people approve
+its plan (`invoke approve` as the local AWS's IAM users alice and bob), execute exactly that
+plan (--execute --plan <its deploy id>; the protected `local` environment, confirmed), tag
+v0.1.0, change the model, the same for v0.2.0, roll back to v0.1.0, list the ledger, and
+stop the local AWS by its pid whatever happened. The demo has no prod account: a committed
+config change makes `local` certify releases and gives it prod's two-person rule.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ class PipelineError(Exception):
 
 NOX = (sys.executable, "-m", "nox", "--error-on-missing-interpreters")
 CONFIRMATION = "I_UNDERSTAND_THE_COST"
+APPROVERS = ("alice", "bob")  # two people other than the deployer (the local AWS's root)
 DEMO_AUTHOR = ("-c", "user.name=Demo", "-c", "user.email=demo@example.com")
 
 
@@ -76,14 +77,23 @@ def confirm_variable(project: Path) -> str:
     return str(config["project"]["deploy_confirm_variable"])
 
 
-def _certify_on_local(project: Path) -> None:
-    """The demo's only config change: releases are certified by deploys to `local`."""
+# The demo's only config change: `local` stands in for prod. Each (old, new) is there once.
+_LOCAL_AS_PROD = (
+    ('[release]\nenvironment = "prod"\n', '[release]\nenvironment = "local"\n'),
+    ("require_reviewed_plan = false\n", "require_reviewed_plan = true\n"),
+    ("approvals_required = 0\n", "approvals_required = 2\n"),
+)
+
+
+def _local_as_prod(project: Path) -> None:
+    """Releases are certified by deploys to `local`, whose plans two people must approve."""
     path = project / "config/environments.toml"
     text = path.read_text(encoding="utf-8")
-    release = '[release]\nenvironment = "prod"\n'
-    if release not in text:
-        raise PipelineError(f'{path} has no [release] environment = "prod" to change')
-    path.write_text(text.replace(release, '[release]\nenvironment = "local"\n'), "utf-8")
+    for old, new in _LOCAL_AS_PROD:
+        if text.count(old) != 1:
+            raise PipelineError(f"{path} has no single `{old.strip()}` to change")
+        text = text.replace(old, new)
+    path.write_text(text, "utf-8")
 
 
 def _change_model(project: Path) -> None:
@@ -134,25 +144,35 @@ def dry_run_plan(project: Path) -> str:
     return names[-1]
 
 
+def _reviewed_deploy(project: Path, what: str, invoke: str, summary: Summary) -> None:
+    """A dry run, its plan approved by two people, and the execute of exactly that plan."""
+    deploy = [*NOX, "-s", "deploy", "--", "--env", "local"]
+    _run(f"{what} dry run", deploy, project, summary=summary)
+    plan = dry_run_plan(project)  # the plan just shown: approved, then executed
+    for person in APPROVERS:
+        approve = [invoke, "approve", "--env", "local", "--plan", plan]
+        _run(f"{what} approved by {person}", approve, project, {"LOCAL_AWS_USER": person}, summary)
+    confirmed = {confirm_variable(project): CONFIRMATION}
+    execute = [*deploy, "--execute", "--plan", plan]
+    _run(f"{what} --execute", execute, project, confirmed, summary)
+
+
 def run_governed_deploy(project: Path, summary: Summary) -> None:
     """The release process against local AWS (see the module doc); each step in summary."""
     project = project.resolve()  # the project's own tools are run from inside it
     confirmed = {confirm_variable(project): CONFIRMATION}
     prepare_repository(project)
-    _certify_on_local(project)
-    _commit_and_push(project, "chore: certify releases on the local AWS (demo)")
+    _local_as_prod(project)
+    _commit_and_push(project, "chore: local certifies releases, with prod's two-person rule")
     _run("prepare the deploy environment", [*NOX, "-s", "deploy", "--install-only"], project)
     invoke = str(project / ".nox" / "deploy" / "bin" / "invoke")
-    deploy = [*NOX, "-s", "deploy", "--", "--env", "local"]
     _run("start the local AWS", [invoke, "local-aws"], project, summary=summary)
     try:
-        _run("deploy dry run", deploy, project, summary=summary)
-        reviewed = ["--plan", dry_run_plan(project)]  # execute exactly the plan just shown
-        _run("deploy --execute", [*deploy, "--execute", *reviewed], project, confirmed, summary)
+        _reviewed_deploy(project, "deploy", invoke, summary)
         _run("tag v0.1.0", [invoke, "tag", "--execute"], project, summary=summary)
         _change_model(project)
         _commit_and_push(project, "feat(model): stronger regularization")
-        _run("deploy the new model", [*deploy, "--execute"], project, confirmed, summary)
+        _reviewed_deploy(project, "deploy the new model", invoke, summary)
         _run("tag v0.2.0", [invoke, "tag", "--execute"], project, summary=summary)
         rollback = [invoke, "rollback", "--env", "local", "--execute"]
         _run("roll back to v0.1.0", rollback, project, confirmed, summary)

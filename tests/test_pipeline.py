@@ -41,8 +41,12 @@ def test_demo_bakes_and_runs_the_baked_pipeline(tmp_path: Path) -> None:
     assert len(stacks) == 12  # 4 environments x (artifacts, serving, monitoring)
     assert "[demo] pipeline passed" in output
     assert "dry run: nothing changed" in output
-    assert "execute exactly this plan: invoke deploy --env local --execute --plan " in output
+    assert "Execute exactly this plan: invoke deploy --env local --execute --plan " in output
     assert " holds: the plan made now has its digest " in output  # the execute ran that plan
+    assert "as alice (arn:aws:iam::123456789012:user/alice)" in output
+    assert "as bob (arn:aws:iam::123456789012:user/bob)" in output
+    assert "approved: local needs 2 approvals from people but the deployer" in output
+    assert "it has 2: alice (invoke approve), bob (invoke approve)" in output
     assert "verified: " in output and " InService on " in output
     assert "pushed v0.1.0 to origin" in output and "pushed v0.2.0 to origin" in output
     assert "(feature " in output  # v0.2.0 came from the feat(model) commit
@@ -50,13 +54,18 @@ def test_demo_bakes_and_runs_the_baked_pipeline(tmp_path: Path) -> None:
     assert "Deploys of local" in output
     history = output[output.index("Deploys of local") :]
     assert history.count("succeeded") == 3  # deploy v0.1.0, deploy v0.2.0, rollback
+    assert history.count("approved by alice, bob") == 2  # each deploy's plan
     assert "rollback" in history
     assert "stopped local AWS (pid " in output
     assert "[demo] release process on the local AWS passed" in output
     summary = result.stdout[result.stdout.index("[demo] summary:") :].splitlines()
-    assert [line.split()[0] for line in summary[1:]] == [
-        "nox", "start", "deploy", "deploy", "tag", "deploy", "tag", "roll", "history", "stop",
-        "total",
+    assert [" ".join(line.split()[:-2]) for line in summary[1:]] == [
+        "nox (lint -> tests -> synth)", "start the local AWS",
+        "deploy dry run", "deploy approved by alice", "deploy approved by bob",
+        "deploy --execute", "tag v0.1.0",
+        "deploy the new model dry run", "deploy the new model approved by alice",
+        "deploy the new model approved by bob", "deploy the new model --execute", "tag v0.2.0",
+        "roll back to v0.1.0", "history", "stop the local AWS", "total",
     ]  # fmt: skip
     origin = tmp_path / "threat-detector-origin.git"
     tags = subprocess.run(
@@ -79,6 +88,8 @@ def test_a_failed_step_still_stops_the_local_aws_and_fails_the_demo(
             (project / "build/deploys/local/20261201T101502123Z-1a2b3c4-9f0e/bundle").mkdir(
                 parents=True
             )
+        if step.startswith("deploy approved by"):
+            assert command[-2:] == ["--plan", "20261201T101502123Z-1a2b3c4-9f0e"]
         if step == "deploy --execute":
             assert command[-2:] == ["--plan", "20261201T101502123Z-1a2b3c4-9f0e"]
             raise pipeline.PipelineError(f"{step} failed in {project} (exit 1)")

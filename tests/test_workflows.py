@@ -199,8 +199,15 @@ def test_no_static_aws_keys_anywhere(baked: Path) -> None:
                 assert needle not in text, f"{path.name}: {needle}"
 
 
+# Jobs that only wait on a GitHub environment's approval: no checkout, no code, no token.
+GATE_JOBS = {("deploy", "second_approval")}
+
+
 def test_checkouts_keep_no_credentials(workflows: dict[str, Document]) -> None:
     for name, job_id, job in all_jobs(workflows):
+        if (name, job_id) in GATE_JOBS:
+            assert not any("uses" in step for step in steps(job)), f"{name}.{job_id}"
+            continue
         checkout = step_using(job, "actions/checkout")
         assert checkout["with"]["persist-credentials"] is False, f"{name}.{job_id}"
 
@@ -212,6 +219,8 @@ def test_python_and_region_are_the_baked_answers(
     python = pyproject["project"]["requires-python"].removeprefix(">=")
     region = config_of(baked)["environments"]["prod"]["region"]
     for name, job_id, job in all_jobs(workflows):
+        if (name, job_id) in GATE_JOBS:
+            continue
         setup = step_using(job, "actions/setup-python")
         assert setup["with"]["python-version"] == python, f"{name}.{job_id}"
         if (name, job_id) in AWS_JOBS:
@@ -313,9 +322,16 @@ def test_release_inputs(workflows: dict[str, Document]) -> None:
 
 def test_rollback_inputs(workflows: dict[str, Document]) -> None:
     inputs = inputs_of(workflows["rollback"])
-    assert list(inputs) == ["environment", "to", "to_model_package", "execute", "confirmation"]
+    assert list(inputs) == [
+        "environment",
+        "to",
+        "to_model_package",
+        "execute",
+        "confirmation",
+        "plan",
+    ]
     assert ENVIRONMENT_INPUT.items() <= inputs["environment"].items()
-    for optional in ("to", "to_model_package", "confirmation"):
+    for optional in ("to", "to_model_package", "confirmation", "plan"):
         assert inputs[optional]["type"] == "string"
         assert inputs[optional]["required"] is False
     assert inputs["execute"]["type"] == "boolean"
@@ -326,6 +342,39 @@ def test_jobs_run_in_the_github_environment(workflows: dict[str, Document]) -> N
     assert jobs(workflows["deploy"])["deploy"]["environment"] == "${{ inputs.environment }}"
     assert jobs(workflows["rollback"])["rollback"]["environment"] == "${{ inputs.environment }}"
     assert jobs(workflows["release"])["tag"]["environment"] == "prod"
+
+
+def test_an_execute_waits_on_one_gate_per_approval_and_its_title_names_the_plan(
+    baked: Path, workflows: dict[str, Document]
+) -> None:
+    """prod's plans need two people: a second job waits on prod-approval-2 before the deploy
+    job (gated by prod) runs; the run's title names the plan, which binds both gates'
+    approvals to it (the engine reads the title back)."""
+    deploy = jobs(workflows["deploy"])
+    gate = deploy["second_approval"]
+    assert gate["environment"] == "${{ inputs.environment }}-approval-2"
+    assert gate["if"] == (
+        "inputs.execute_deploy && contains(fromJSON('[\"prod\"]'), inputs.environment)"
+    )
+    assert gate["permissions"] == {} and "id-token" not in json.dumps(gate)
+    assert deploy["deploy"]["needs"] == "second_approval"
+    assert deploy["deploy"]["if"] == (
+        "${{ !cancelled() && needs.second_approval.result != 'failure' }}"
+    )
+    for name, execute in (("deploy", "execute_deploy"), ("rollback", "execute")):
+        title = " ".join(workflows[name]["run-name"].split())
+        assert "format('execute plan {0}', inputs.plan)" in title
+        assert f"inputs.{execute} &&" in title
+    with (baked / "config" / "environments.toml").open("rb") as handle:
+        environments = tomllib.load(handle)["environments"]
+    two = [name for name, env in environments.items() if env["policy"]["approvals_required"] >= 2]
+    assert two == ["prod"]
+
+
+def test_the_engine_can_read_the_approver_teams(workflows: dict[str, Document]) -> None:
+    for name, job in (("deploy", "deploy"), ("rollback", "rollback")):
+        step = nox_step(jobs(workflows[name])[job], name)
+        assert step["env"]["GITHUB_ORG_TOKEN"] == "${{ secrets.ORG_READ_TOKEN }}"
 
 
 def test_deploy_and_rollback_share_one_uncancelled_group_per_environment(
@@ -343,7 +392,7 @@ def test_deploy_and_rollback_share_one_uncancelled_group_per_environment(
 def test_deploy_credentials_last_as_long_as_the_job(workflows: dict[str, Document]) -> None:
     """An OIDC session lasts 1 h unless asked for longer; a deploy may run the whole job."""
     for name in ("deploy", "rollback"):
-        (job,) = jobs(workflows[name]).values()
+        job = jobs(workflows[name])[name]
         aws = step_using(job, "aws-actions/configure-aws-credentials")
         assert int(aws["with"]["role-duration-seconds"]) >= int(job["timeout-minutes"]) * 60, name
 
@@ -357,8 +406,11 @@ def test_aws_jobs_get_github_api_access(workflows: dict[str, Document]) -> None:
         env = nox_step(job, session)["env"]
         assert env["GITHUB_TOKEN"] == "${{ github.token }}"
         assert step_using(job, "astral-sh/setup-uv")["with"]["enable-cache"] is False
-    assert jobs(workflows["deploy"])["deploy"]["permissions"]["deployments"] == "write"
-    assert jobs(workflows["rollback"])["rollback"]["permissions"]["deployments"] == "write"
+    for name in ("deploy", "rollback"):
+        permissions = jobs(workflows[name])[name]["permissions"]
+        assert permissions["deployments"] == "write"
+        # GET .../actions/runs/{run_id} and its /approvals: the gates' reviews of this run.
+        assert permissions["actions"] == "read"
     assert jobs(workflows["release"])["tag"]["permissions"]["contents"] == "write"
 
 
@@ -460,6 +512,10 @@ def test_release_runs_the_nox_session_with_the_inputs(
             ["--to", "v1.2.0", "--execute"],
         ),
         ({"to": "", "to_model_package": "3", "execute": "false"}, ["--to-model-package", "3"]),
+        (
+            {"to": "", "to_model_package": "", "execute": "true", "plan": "20261201T1-a-b"},
+            ["--execute", "--plan", "20261201T1-a-b"],
+        ),
         # Whatever is typed stays one argument: the shell never evaluates an input.
         (
             {"to": "x; touch pwned $(id)", "to_model_package": "", "execute": "false"},
@@ -471,7 +527,8 @@ def test_rollback_runs_the_nox_session_with_the_inputs(
     workflows: dict[str, Document], tmp_path: Path, inputs: dict[str, str], flags: list[str]
 ) -> None:
     step = nox_step(jobs(workflows["rollback"])["rollback"], "rollback")
-    arguments = run_step(step, {**inputs, "environment": "staging", "confirmation": ""}, tmp_path)
+    defaults = {"environment": "staging", "confirmation": "", "plan": ""}
+    arguments = run_step(step, {**defaults, **inputs}, tmp_path)
     assert arguments == ["nox", "-s", "rollback", "--", "--env", "staging", *flags]
     assert not (tmp_path / "pwned").exists()
 

@@ -163,6 +163,9 @@ def deploy(
         "<project>-<env> with the live deploy's templates (needs release.model_registry)",
         "execute": "Apply the rollback; without it this is a dry run that changes nothing",
         "timeout-minutes": "How long to wait for each stack and the endpoint (default: 60)",
+        "plan": "The deploy id of the rollback's reviewed dry run to execute (with the same "
+        "--to): refused if anything it was computed from changed since. Required where the "
+        "environment's policy has rollback_approvals_required (staging and prod)",
     },
 )
 def rollback(
@@ -173,6 +176,7 @@ def rollback(
     to_model_package: int = 0,
     execute: bool = False,
     timeout_minutes: int = 60,
+    plan: str = "",
 ) -> None:
     """Redeploy an earlier deploy's bundle, or only an earlier model; dry run unless --execute."""
     from {{ cookiecutter.package_name }} import commands
@@ -185,7 +189,28 @@ def rollback(
             to_model_package=to_model_package,
             execute=execute,
             timeout_minutes=timeout_minutes,
+            plan=plan or None,
         )
+
+
+@task(
+    klass=ProjectTask,
+    help={
+        "env": "Environment whose plan you approve",
+        "plan": "The deploy id of the dry run whose plan you reviewed (it printed it; plan.md "
+        "names it)",
+        "digest": "The plan digest you reviewed (plan.md shows it; at least 12 hex digits): "
+        "refused if the plan has another one. Default: the kept plan's",
+    },
+)
+def approve(c: Context, env: str = "", plan: str = "", digest: str = "") -> None:
+    """Approve a reviewed plan under your own AWS (and GitHub) identity: the two-person rule."""
+    from {{ cookiecutter.package_name }} import commands
+
+    with refusals():
+        if not plan:
+            raise Exit("error: no plan given: add --plan <the deploy id the dry run printed>")
+        commands.approve(ROOT, env, plan=plan, digest=digest)
 
 
 @task(
@@ -283,6 +308,7 @@ ns = Collection(
     train,
     package,
     deploy,
+    approve,
     tag,
     rollback,
     history,

@@ -14,6 +14,10 @@ from enum import StrEnum
 # The documents whose `sh` blocks are commands, relative to the project's root.
 DOCUMENTS = ("README.md", "RELEASE.md", "docs/runbook.md", "docs/rollback.md")
 
+# The deploy id the docs show for "the plan your dry run printed". A documented line that
+# runs substitutes the newest plan its copy's last dry run kept (tests/test_docs.py).
+EXAMPLE_PLAN = "20261201T101502123Z-1a2b3c4-9f0e"
+
 # Programs a documented command may start with. invoke and nox lines run (in-process, as
 # invoke tasks); the others are only checked against this list: they set up a machine (uv,
 # source, pre-commit), talk to real services (aws, gh, cruft) or are the user's own tools.

@@ -96,6 +96,17 @@ class GitHubStandIn:
     branch_policies: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     users: dict[str, int] = field(default_factory=dict)  # login -> id
     teams: dict[tuple[str, str], int] = field(default_factory=dict)  # (org, slug) -> id
+    # (org, slug) -> the logins that are active members
+    members: dict[tuple[str, str], set[str]] = field(default_factory=dict)
+    # People's own tokens, token -> login (GET /user answers with it). `token` is an app's
+    # (as GitHub Actions' GITHUB_TOKEN is): GET /user refuses it.
+    people: dict[str, str] = field(default_factory=dict)
+    # Tokens that cannot read the organisation (no read:org): /orgs/... answers 403.
+    org_blind: set[str] = field(default_factory=set)
+    # run id -> the workflow run as GET .../actions/runs/{id} returns it
+    runs: dict[int, dict[str, Any]] = field(default_factory=dict)
+    # run id -> the reviews of its environment gates, as GET .../approvals returns them
+    run_reviews: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
     calls: list[Call] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -126,8 +137,12 @@ class GitHubStandIn:
                 rf"{repo}/environments/([^/]+)/deployment-branch-policies/(\d+)",
                 self._delete_policy,
             ),
+            ("GET", rf"{repo}/actions/runs/(\d+)", self._get_run),
+            ("GET", rf"{repo}/actions/runs/(\d+)/approvals", self._get_run_approvals),
+            ("GET", r"/user", self._get_authenticated_user),
             ("GET", r"/users/([^/]+)", self._get_user),
             ("GET", r"/orgs/([^/]+)/teams/([^/]+)", self._get_team),
+            ("GET", r"/orgs/([^/]+)/teams/([^/]+)/memberships/([^/]+)", self._get_membership),
         ):
             self._routes.append((method, re.compile(f"^{pattern}$"), handler))
 
@@ -240,9 +255,61 @@ class GitHubStandIn:
         self.users[login] = next(self._ids)
         return self.users[login]
 
-    def add_team(self, org: str, slug: str) -> int:
+    def add_team(self, org: str, slug: str, *members: str) -> int:
         self.teams[(org, slug)] = next(self._ids)
+        self.members.setdefault((org, slug), set()).update(members)
         return self.teams[(org, slug)]
+
+    def add_person(self, login: str) -> str:
+        """A user with a token of their own (as `gh auth token` gives); returns the token."""
+        if login not in self.users:
+            self.add_user(login)
+        token = f"ghp_{login}0123456789abcdefghijklmnopqrstuv"
+        self.people[token] = login
+        return token
+
+    def add_run(self, run_id: int, title: str, started_by: str, head_sha: str = "a" * 40) -> None:
+        """A workflow run (its display_title is the workflow's run-name)."""
+        self.runs[run_id] = {
+            "id": run_id,
+            "name": "Deploy",
+            "node_id": f"WFR_{run_id}",
+            "display_title": title,
+            "head_sha": head_sha,
+            "event": "workflow_dispatch",
+            "status": "in_progress",
+            "run_attempt": 1,
+            "path": ".github/workflows/deploy.yml",
+            "actor": self._user_json(started_by, self.users.get(started_by, 9)),
+            "triggering_actor": self._user_json(started_by, self.users.get(started_by, 9)),
+            "html_url": f"{self._web_repo}/actions/runs/{run_id}",
+            "url": f"{self._api_repo}/actions/runs/{run_id}",
+        }
+        self.run_reviews.setdefault(run_id, [])
+
+    def review_gate(
+        self, run_id: int, login: str, *environments: str, state: str = "approved"
+    ) -> None:
+        """A reviewer approves (or rejects) the run's jobs waiting on these environments."""
+        self.run_reviews.setdefault(run_id, []).append(
+            {
+                "state": state,
+                "comment": "",
+                "environments": [
+                    {
+                        "id": index,
+                        "node_id": f"EN_{index}",
+                        "name": name,
+                        "url": f"{self._api_repo}/environments/{name}",
+                        "html_url": f"{self._web_repo}/deployments/activity_log",
+                        "created_at": NOW,
+                        "updated_at": NOW,
+                    }
+                    for index, name in enumerate(environments, start=1)
+                ],
+                "user": self._user_json(login, self.users.get(login, 9)),
+            }
+        )
 
     def fail(
         self, method: str, path_regex: str, status: int, times: int | None = 1, skip: int = 0
@@ -316,16 +383,21 @@ class GitHubStandIn:
         auth: str | None,
         in_prefix: bool,
     ) -> tuple[int, Any]:
-        if auth not in (f"token {self.token}", f"Bearer {self.token}"):
+        token = (auth or "").removeprefix("token ").removeprefix("Bearer ")
+        if token != self.token and token not in self.people:
             return 401, {"message": "Bad credentials", "documentation_url": DOCS, "status": "401"}
         try:
             if not in_prefix:
                 raise _not_found()
+            if path.startswith("/orgs/") and token in self.org_blind:
+                raise _Reply(403, "Resource not accessible by integration")
             for route_method, pattern, handler in self._routes:
                 match = pattern.match(path)
                 if match and route_method == method:
                     with self._lock:
-                        result: tuple[int, Any] = handler(*match.groups(), query=query, body=body)
+                        result: tuple[int, Any] = handler(
+                            *match.groups(), query=query, body=body, token=token
+                        )
                     return result
             raise _not_found()
         except _Reply as reply:
@@ -701,6 +773,35 @@ class GitHubStandIn:
         for known, number in self.users.items():
             if known.lower() == login.lower():  # logins are case-insensitive
                 return 200, self._user_json(known, number)
+        raise _not_found()
+
+    def _get_authenticated_user(self, token: str, **_: Any) -> tuple[int, Any]:
+        if token not in self.people:  # an app's installation token is nobody
+            raise _Reply(403, "Resource not accessible by integration")
+        login = self.people[token]
+        return 200, self._user_json(login, self.users[login])
+
+    def _get_run(self, run_id: str, **_: Any) -> tuple[int, Any]:
+        if int(run_id) not in self.runs:
+            raise _not_found()
+        return 200, self.runs[int(run_id)]
+
+    def _get_run_approvals(self, run_id: str, **_: Any) -> tuple[int, Any]:
+        if int(run_id) not in self.runs:
+            raise _not_found()
+        return 200, self.run_reviews.get(int(run_id), [])
+
+    def _get_membership(self, org: str, slug: str, login: str, **_: Any) -> tuple[int, Any]:
+        for (known_org, known_slug), members in self.members.items():
+            if (known_org.lower(), known_slug) == (org.lower(), slug) and login.lower() in {
+                member.lower() for member in members
+            }:
+                url = f"{self.url}/organizations/1/team/{self.teams[(known_org, known_slug)]}"
+                return 200, {
+                    "url": f"{url}/memberships/{login}",
+                    "role": "member",
+                    "state": "active",
+                }
         raise _not_found()
 
     def _get_team(self, org: str, slug: str, **_: Any) -> tuple[int, Any]:

@@ -29,7 +29,9 @@ skipped, an existing one must hold at least one `sh` block):
   an unknown program fails.
 - Run, every other line: `invoke ...` in this process (see run_invoke) with the line's
   `VAR=value` prefixes as environment variables, the block's copy as the working directory
-  and the project root; `nox -s X -- args` as the invoke task session X runs, with those
+  and the project root, and the example deploy id doc_commands.EXAMPLE_PLAN ("the id your
+  dry run printed") replaced by the newest plan a dry run kept in the copy for the `--env`
+  of the line; `nox -s X -- args` as the invoke task session X runs, with those
   args. Each must exit 0. Lines of other programs only get checked. Never run, only checked:
   `invoke lint`, `invoke test`, bare `nox` and the nox sessions that run those tasks: they
   are the checks CI runs around this very suite (running them here would recurse).
@@ -80,6 +82,7 @@ from {{ cookiecutter.package_name }} import config
 from .doc_commands import (
     CHECKED_PROGRAMS,
     DOCUMENTS,
+    EXAMPLE_PLAN,
     RUN_PROGRAMS,
     Block,
     Command,
@@ -543,10 +546,28 @@ def test_documented_block_runs(
             copies.spent()
 
 
+def kept_plan(argv: Sequence[str]) -> str:
+    """The newest plan a dry run kept in this copy for the line's --env (a folder with the
+    plan's facts and no record: an execute's folder has its record.json)."""
+    env = argv[argv.index("--env") + 1] if "--env" in argv else "local"
+    folder = Path.cwd() / "build" / "deploys" / env
+    plans = sorted(
+        facts.parents[1].name
+        for facts in folder.glob("*/bundle/plan-facts.json")
+        if not (facts.parents[1] / "record.json").exists()
+    )
+    assert plans, f"a documented line names a plan of {env}, and no dry run kept one yet"
+    return plans[-1]
+
+
+def with_kept_plan(argv: Sequence[str]) -> list[str]:
+    return [kept_plan(argv) if word == EXAMPLE_PLAN else word for word in argv]
+
+
 def run_line(line: Line) -> None:
     for command in line.commands:
         for argv in invoke_runs(command):
-            ran = run_invoke(argv, command.environ)
+            ran = run_invoke(with_kept_plan(argv), command.environ)
             if not line.fails:
                 assert ran.code == 0, f"{line.where}: {ran.shown()}"
                 continue

@@ -51,8 +51,10 @@ ARTIFACTS = f"{PROJECT.name}-local-artifacts"
 BUCKET = f"{PROJECT.name}-local-123456789012"
 
 
-def snapshot(url: str) -> dict[str, Any]:
-    """Everything a deploy could create: stacks (with change sets), buckets and objects."""
+def snapshot(url: str, *, kept_plans: bool = True) -> dict[str, Any]:
+    """Everything a deploy could create: stacks (with change sets), buckets and objects
+    (without the ledger's kept plans, releases/<env>/plans/, when kept_plans is False: a
+    dry run keeps its plan there and changes nothing else)."""
     cloudformation, s3 = client(url, "cloudformation"), client(url, "s3")
     stacks = {}
     for summary in cloudformation.list_stacks()["StackSummaries"]:
@@ -65,7 +67,9 @@ def snapshot(url: str) -> dict[str, Any]:
         stacks[name] = (summary["StackStatus"], sorted(c["ChangeSetName"] for c in pending))
     objects = {
         bucket["Name"]: sorted(
-            o["Key"] for o in s3.list_objects_v2(Bucket=bucket["Name"]).get("Contents", [])
+            o["Key"]
+            for o in s3.list_objects_v2(Bucket=bucket["Name"]).get("Contents", [])
+            if kept_plans or "/plans/" not in o["Key"]
         )
         for bucket in s3.list_buckets()["Buckets"]
     }

@@ -29,7 +29,8 @@ from {{ cookiecutter.package_name }}.release.governance import (
 from .conftest import PROJECT_ROOT
 from .github_standin import GitHubStandIn
 
-ENVIRONMENTS_WITH_APPROVALS = ("dev", "staging", "prod")
+# prod's plans need two approvals: its second gate is an environment of its own.
+ENVIRONMENTS_WITH_APPROVALS = ("dev", "staging", "prod", "prod-approval-2")
 # The reviewer teams the shipped config names (they follow the baked owner and slug).
 _OWNER = load(PROJECT_ROOT).github.repository.split("/")[0]
 MAINTAINERS = f"{_OWNER}/{load(PROJECT_ROOT).project.name}-maintainers"
@@ -97,6 +98,8 @@ def test_desired_state_comes_from_config(settings: Settings) -> None:
     assert prod.reviewers == (MAINTAINERS, RELEASE_MANAGERS)
     assert dev.allowed_refs == (Ref("branch", "*"), Ref("tag", "v*"))
     assert dev.reviewers == (MAINTAINERS,) and dev.prevent_self_review
+    # The second gate: the same reviewers and refs, no self-review, and no second wait.
+    assert wanted.environments["prod-approval-2"] == replace(prod, wait_timer_minutes=0)
 
 
 def test_diff_names_only_what_differs(settings: Settings) -> None:
@@ -126,10 +129,10 @@ def test_an_empty_repository_differs_in_everything_and_a_dry_run_changes_nothing
     assert status == 1
     assert output.startswith(
         "GitHub differs from config: acme/threat-detector (branch main; environments dev, "
-        "staging, prod)"
+        "staging, prod, prod-approval-2)"
     )
     table = rows(output)
-    assert len(table) == 8 + 3 * 5, "8 branch rules, 5 rules per environment"
+    assert len(table) == 8 + 4 * 5, "8 branch rules, 5 rules per environment"
     assert table["branch main: required checks"] == ("not protected", "lint, synth, tests")
     assert table["branch main: require up to date"] == ("not protected", "true")
     assert table["branch main: allow force pushes"] == ("not protected", "false")
@@ -140,7 +143,7 @@ def test_an_empty_repository_differs_in_everything_and_a_dry_run_changes_nothing
     assert table["environment prod: wait timer minutes"] == ("no environment", "10")
     assert table["environment dev: allowed refs"] == ("no environment", "branch *, tag v*")
     assert not any("local" in setting for setting in table)
-    assert "dry run: 23 setting(s) differ; --execute applies them" in output
+    assert "dry run: 28 setting(s) differ; --execute applies them" in output
     assert api.writes() == []
 
 
@@ -149,7 +152,7 @@ def test_execute_applies_the_config_and_a_second_look_finds_nothing(
 ) -> None:
     status, output = run(settings, api, execute=True)
     assert status == 0, output
-    assert "applied 23 setting(s); GitHub now matches config" in output
+    assert "applied 28 setting(s); GitHub now matches config" in output
     protection = api.protection["main"]
     assert protection["required_status_checks"]["strict"] is True
     assert sorted(protection["required_status_checks"]["contexts"]) == ["lint", "synth", "tests"]
@@ -174,7 +177,7 @@ def test_execute_applies_the_config_and_a_second_look_finds_nothing(
     assert run(settings, api) == (
         0,
         "GitHub matches config: acme/threat-detector (branch main; environments dev, "
-        "staging, prod)\n",
+        "staging, prod, prod-approval-2)\n",
     )
     assert len(api.writes()) == writes, "a dry run writes nothing"
 
@@ -187,7 +190,8 @@ def test_github_enterprise_under_a_path_prefix(
         know_reviewers(ghe, settings)
         assert run(settings, ghe, execute=True)[0] == 0
         assert run(settings, ghe)[0] == 0
-        assert "main" in ghe.protection and set(ghe.environments) == {"dev", "staging", "prod"}
+        assert "main" in ghe.protection
+        assert set(ghe.environments) == set(ENVIRONMENTS_WITH_APPROVALS)
 
 
 def test_drift_is_shown_and_execute_repairs_it(settings: Settings, api: GitHubStandIn) -> None:

@@ -81,7 +81,7 @@ def test_a_first_plan_is_kept_here_and_its_execute_runs_and_records_it(
 ) -> None:
     planned, output = run(local_settings, repo)
     plan_id = planned.deploy_id
-    assert f"execute exactly this plan: invoke deploy --env local --execute --plan {plan_id}" in (
+    assert f"Execute exactly this plan: invoke deploy --env local --execute --plan {plan_id}" in (
         output
     )
     assert "no ledger before the first deploy: execute from here" in output

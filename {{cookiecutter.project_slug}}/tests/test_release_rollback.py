@@ -96,7 +96,8 @@ def test_rollback_returns_the_endpoint_to_the_previous_deploy(
     before = snapshot(aws)
     planned, output = roll(local_settings, repo)
     assert planned.result is Result.DRY_RUN and "dry run: nothing changed" in output
-    assert snapshot(aws) == before
+    assert snapshot(aws, kept_plans=False) == before  # only its plan is kept, for approvals
+    assert f"invoke rollback --env local --execute --plan {planned.deploy_id}" in output
     assert live_model(aws, v2)[1] == v2.model_sha256
 
     outcome, output = roll(local_settings, repo, execute=True)
@@ -265,7 +266,11 @@ def test_model_package_rollback_serves_that_model_with_the_live_templates(
     planned, output = roll(local_settings, repo, to_model_package=1)
     assert planned.result is Result.DRY_RUN and "dry run: nothing changed" in output
     assert f"version 1 of {GROUP}), keeping the templates of {v2.deploy_id}" in output
-    assert (snapshot(aws), registry_state(aws)) == before
+    assert (snapshot(aws, kept_plans=False), registry_state(aws)) == before
+    execute = (
+        f"invoke rollback --env local --to-model-package 1 --execute --plan {planned.deploy_id}"
+    )
+    assert execute in output
     serving = next(s for s in planned.plan.stacks if s.stack_name == SERVING)
     changed = {c.resource_type: c.action for c in serving.changes}
     for kind in ("Model", "EndpointConfig", "Endpoint"):

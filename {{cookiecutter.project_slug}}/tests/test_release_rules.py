@@ -150,9 +150,9 @@ def test_plan_markdown_lists_every_change_and_the_cost() -> None:
     )
     unchanged = StackPlan("app-artifacts", "a.json", "UPDATE", "arn:cs2")
     plan = Plan("prod", "20261129T100000Z-ccccccc-0000", "ab" * 32, (unchanged, changed))
-    markdown = plan_markdown(plan, "~$84/month", "d" * 64, executable=False)
+    markdown = plan_markdown(plan, "~$84/month", "d" * 64, None)
     assert "### app-artifacts (update)\n\nNo changes." in markdown
-    assert f"Plan digest: `{'d' * 64}`" in markdown and "--plan" not in markdown  # a rollback
+    assert f"Plan digest: `{'d' * 64}`" in markdown and "--plan" not in markdown  # an execute
     assert "| Modify | M | T | True |" in markdown
     assert markdown.rstrip().endswith("Estimated cost: ~$84/month")
     assert plan.has_changes and not replace(plan, stacks=(unchanged,)).has_changes

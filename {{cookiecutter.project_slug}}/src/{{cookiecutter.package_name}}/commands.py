@@ -92,8 +92,10 @@ def rollback(
     execute: bool,
     timeout_minutes: int,
     to_model_package: int = 0,
+    plan: str | None = None,
 ) -> None:
-    """Plan (and with execute, apply) a rollback to an earlier deploy or model package."""
+    """Plan (and with execute, apply) a rollback to an earlier deploy or model package; plan
+    names the reviewed (and approved) dry run it must match."""
     from .release.rollback import RollbackRequest
     from .release.rollback import rollback as run_rollback
 
@@ -103,6 +105,7 @@ def rollback(
         execute=execute,
         timeout_seconds=timeout_minutes * 60.0,
         to_model_package=to_model_package or None,
+        plan=plan,
     )
     started = time.monotonic()
     outcome = run_rollback(load(root), request, root=root, environ=os.environ, out=console)
@@ -110,6 +113,15 @@ def rollback(
         f"rollback {outcome.result} ({outcome.deploy_id}) in {time.monotonic() - started:.1f} s"
     )
     _step_summary(outcome.bundle)
+
+
+def approve(root: Path, environment: str, *, plan: str, digest: str) -> None:
+    """Approve a kept plan (its digest) as the caller, for the two-person rule."""
+    from .release.approve import ApproveRequest
+    from .release.approve import approve as run_approve
+
+    request = ApproveRequest(environment=environment, plan=plan, digest=digest)
+    run_approve(load(root), request, root=root, environ=os.environ, out=console)
 
 
 def tag(root: Path, *, bump: str, execute: bool) -> None:

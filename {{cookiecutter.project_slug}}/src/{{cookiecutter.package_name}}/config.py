@@ -43,6 +43,9 @@ _CRON = re.compile(r"^cron\(.+\)$")
 _CHECK = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 ._/()-]*$")
 # A GitHub user login, or an organisation's team as "org/team-slug".
 _REVIEWER = re.compile(r"^[A-Za-z0-9-]+(/[A-Za-z0-9._-]+)?$")
+_TEAM = re.compile(r"^[A-Za-z0-9-]+/[A-Za-z0-9._-]+$")
+# GitHub allows at most 6 required reviewers per environment, and so many gates per run here.
+MAX_APPROVALS = 6
 _BRANCH = re.compile(r"^[A-Za-z0-9._/-]+$")
 
 
@@ -121,6 +124,15 @@ class Policy:
     require_reviewed_plan: bool
     # How long a dry run's plan may be executed with --plan (from the time in its deploy id).
     plan_expiry_hours: int
+    # The two-person rule (release/approvals.py): how many distinct people must approve a
+    # plan's digest before an execute runs it, and a rollback's; whether the deployer may be
+    # one of them; whose approvals count (GitHub teams, "org/team-slug"; empty: anyone with
+    # a verified identity); and whether each of those teams must be among the approvers.
+    approvals_required: int
+    rollback_approvals_required: int
+    deployer_may_approve: bool
+    approver_teams: tuple[str, ...]
+    one_approver_per_team: bool
 
 
 @dataclass(frozen=True)
@@ -316,6 +328,28 @@ def _rollout(table: _Table, instance_count: int) -> Rollout:
     return rollout
 
 
+def _check_approval_policy(table: _Table, policy: Policy) -> None:
+    """Approvals name a reviewed plan; one approver per team needs teams and enough people."""
+    if policy.approvals_required and not policy.require_reviewed_plan:
+        raise table.fail(
+            "approvals_required",
+            f"{policy.approvals_required} approval(s) of a plan need a reviewed plan to "
+            "approve: set require_reviewed_plan = true (or approvals_required = 0)",
+        )
+    if len(set(policy.approver_teams)) != len(policy.approver_teams):
+        raise table.fail("approver_teams", "names a team twice")
+    if policy.one_approver_per_team:
+        teams = len(policy.approver_teams)
+        if not teams:
+            raise table.fail("one_approver_per_team", "needs approver_teams (e.g. ['acme/leads'])")
+        if policy.approvals_required < teams:
+            raise table.fail(
+                "one_approver_per_team",
+                f"needs approvals_required >= {teams}, one approver for each of approver_teams "
+                f"(it is {policy.approvals_required})",
+            )
+
+
 def _environment(name: str, table: _Table) -> Environment:
     account = table.string("account", _ACCOUNT, "123456789012")
     region = table.string("region", _REGION, "us-east-1")
@@ -401,7 +435,15 @@ def _environment(name: str, table: _Table) -> Environment:
         ),
         require_reviewed_plan=t.boolean("require_reviewed_plan"),
         plan_expiry_hours=t.integer("plan_expiry_hours", 1, 720),
+        approvals_required=t.integer("approvals_required", 0, MAX_APPROVALS),
+        rollback_approvals_required=t.integer("rollback_approvals_required", 0, MAX_APPROVALS),
+        deployer_may_approve=t.boolean("deployer_may_approve"),
+        approver_teams=t.strings(
+            "approver_teams", _TEAM, "acme/release-managers", allow_empty=True
+        ),
+        one_approver_per_team=t.boolean("one_approver_per_team"),
     )
+    _check_approval_policy(t, policy)
     t.done()
     approvals: Approvals | None = None
     if table.has("approvals"):

@@ -7,6 +7,8 @@ every other environment uses the normal credential chain (profile, SSO, OIDC in 
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -19,7 +21,7 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from ..config import Environment
-from ..errors import AwsError
+from ..errors import AwsError, ConfigError
 
 # Adaptive retries back off on throttling (CloudFormation's Describe* calls are throttled
 # during long waits) instead of failing the deploy.
@@ -33,6 +35,11 @@ QUICK = Config(retries={"mode": "standard", "max_attempts": 2}, connect_timeout=
 
 # moto accepts any credentials; fixed ones keep a developer's real keys out of local calls.
 LOCAL_ACCESS_KEY = "testing"
+# On the local AWS everyone is moto's one root user, unless this names someone else: an IAM
+# user of the local AWS (made there on first use) with keys of their own, so STS tells
+# people apart as it does in an account (to rehearse the two-person rule on a laptop).
+LOCAL_USER = "LOCAL_AWS_USER"
+_LOCAL_USER_NAME = re.compile(r"^[A-Za-z0-9+=,.@_-]{1,64}$")  # IAM's user name rule
 
 
 @dataclass(frozen=True)
@@ -75,13 +82,28 @@ def _models() -> botocore.loaders.Loader:
     return loader
 
 
-def connect(environment: Environment) -> Aws:
+def connect(environment: Environment, local_user: str | None = None) -> Aws:
     """A new session (its own credentials, resolved by the normal chain) per connect; the
     local AWS takes fixed credentials, so there one session and its clients serve every
-    connect in a process (making a deploy's clients again costs about half a second)."""
+    connect in a process (making a deploy's clients again costs about half a second).
+    local_user (LOCAL_AWS_USER): on the local AWS only, act as that IAM user."""
     if environment.endpoint_url:
-        return _local(environment)
+        root = _local(environment)
+        return _local_user(environment, local_user) if local_user else root
     return Aws(environment=environment, session=_session(environment.region))
+
+
+def local_user_of(environ: Mapping[str, str]) -> str | None:
+    """LOCAL_AWS_USER, checked: a valid IAM user name, or None when unset."""
+    name = environ.get(LOCAL_USER, "").strip()
+    if not name:
+        return None
+    if not _LOCAL_USER_NAME.match(name):
+        raise ConfigError(
+            f"{LOCAL_USER}={name!r} is not an IAM user name (letters, digits and +=,.@_-, "
+            "at most 64); e.g. LOCAL_AWS_USER=alice"
+        )
+    return name
 
 
 @cache
@@ -96,6 +118,35 @@ def _local(environment: Environment) -> Aws:
     )
 
 
+def _local_user(environment: Environment, name: str) -> Aws:
+    """The local AWS as IAM user `name`, made there if missing, with a new access key on
+    every connect: the local AWS forgets its users when it stops or is reset, and a key it
+    no longer knows would silently read as its root user, so keys are never kept."""
+    iam = _local(environment).client("iam", QUICK)
+    try:
+        try:
+            iam.create_user(UserName=name)
+        except ClientError as error:
+            if error_code(error) != "EntityAlreadyExists":
+                raise
+        for key in iam.list_access_keys(UserName=name)["AccessKeyMetadata"]:
+            iam.delete_access_key(UserName=name, AccessKeyId=key["AccessKeyId"])  # at most 2
+        key = iam.create_access_key(UserName=name)["AccessKey"]
+    except (BotoCoreError, ClientError) as error:
+        raise AwsError(
+            f"cannot act as {name} on the local AWS at {environment.endpoint_url}: "
+            f"{one_line(error)}; start it with `invoke local-aws`"
+        ) from None
+    return Aws(
+        environment=environment,
+        session=_session(
+            environment.region,
+            aws_access_key_id=str(key["AccessKeyId"]),
+            aws_secret_access_key=str(key["SecretAccessKey"]),
+        ),
+    )
+
+
 def _session(region: str, **credentials: str) -> Any:
     core = botocore.session.get_session()
     core.register_component("data_loader", _models())
@@ -106,8 +157,17 @@ def _session(region: str, **credentials: str) -> Any:
     return session
 
 
-def caller_identity(aws: Aws) -> tuple[str, str]:
-    """(account, principal ARN) of the credentials in use."""
+@dataclass(frozen=True)
+class Caller:
+    """Who the credentials in use are, as STS says (GetCallerIdentity)."""
+
+    account: str
+    principal: str  # the ARN: an IAM user, or an assumed role with its session name
+    user_id: str  # the unique id (AIDA… for a user, AROA…:session for a role session)
+
+
+def caller(aws: Aws) -> Caller:
+    """The caller's identity; unreachable AWS or no credentials is one line."""
     try:
         identity = aws.client("sts", QUICK).get_caller_identity()
     except (BotoCoreError, ClientError) as error:
@@ -117,7 +177,13 @@ def caller_identity(aws: Aws) -> tuple[str, str]:
             else "; check your AWS credentials (aws sts get-caller-identity)"
         )
         raise AwsError(f"cannot reach AWS at {aws.where}: {one_line(error)}{hint}") from None
-    return str(identity["Account"]), str(identity["Arn"])
+    return Caller(str(identity["Account"]), str(identity["Arn"]), str(identity["UserId"]))
+
+
+def caller_identity(aws: Aws) -> tuple[str, str]:
+    """(account, principal ARN) of the credentials in use."""
+    found = caller(aws)
+    return found.account, found.principal
 
 
 def put_file(s3: Any, path: Path, bucket: str, key: str) -> None:

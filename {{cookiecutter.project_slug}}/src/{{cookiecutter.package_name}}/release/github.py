@@ -8,6 +8,7 @@ a one-line GitHubError naming the request, what went wrong and what to do.
 
 from __future__ import annotations
 
+import functools
 import urllib.parse
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -130,6 +131,25 @@ def evaluate_ci(
 
 
 @dataclass(frozen=True)
+class WorkflowRunInfo:
+    """What the release code reads of a GitHub Actions run."""
+
+    run_id: str
+    title: str  # display_title: the workflow's run-name, as people saw it when approving
+    head_sha: str
+    started_by: str  # the triggering actor's login
+
+
+@dataclass(frozen=True)
+class GateReview:
+    """One review of a run's environment gates (approved or rejected), by one person."""
+
+    login: str
+    state: str  # "approved" or "rejected"
+    environments: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class DeploymentPolicy:
     """One deployment branch/tag policy of a GitHub environment."""
 
@@ -207,7 +227,7 @@ class GitHub:
                 required_contexts=[],
                 payload=dict(payload),
                 environment=environment,
-                description=description,
+                description=_one_line(description, _STATUS_DESCRIPTION_LIMIT),
                 transient_environment=False,
                 production_environment=production_environment,
             ),
@@ -236,6 +256,64 @@ class GitHub:
             lambda: self._repo.create_git_release(tag, name=name, message=body),
         )
         return release.html_url
+
+    # --- who approves ---------------------------------------------------------------------
+
+    def login(self) -> str | None:
+        """The login of the token's owner (GET /user): a person's own verified identity.
+        None for a token that is no person's (GitHub Actions' GITHUB_TOKEN is an app's)."""
+        path = "/user"
+        try:
+            data = self._request("GET", path)
+        except GithubException as error:
+            if error.status in (401, 403, 404):
+                return None
+            raise self._failure("GET", path, error) from None
+        except requests.RequestException as error:
+            raise self._failure("GET", path, error) from None
+        return str(data["login"]) if isinstance(data, dict) and data.get("login") else None
+
+    def workflow_run(self, run_id: str) -> WorkflowRunInfo:
+        """A workflow run's title (its run-name) and who started it."""
+        path = f"{self._path}/actions/runs/{run_id}"
+        data = self._call("GET", path, lambda: self._request("GET", path))
+        triggering = data.get("triggering_actor") or data.get("actor") or {}
+        return WorkflowRunInfo(
+            run_id=str(data["id"]),
+            title=str(data.get("display_title") or ""),
+            head_sha=str(data.get("head_sha") or ""),
+            started_by=str(triggering.get("login") or ""),
+        )
+
+    def run_approvals(self, run_id: str) -> list[GateReview]:
+        """The reviews of a workflow run's environment gates (GET .../approvals)."""
+        path = f"{self._path}/actions/runs/{run_id}/approvals"
+        data = self._call("GET", path, lambda: self._request("GET", path))
+        return [
+            GateReview(
+                login=str((item.get("user") or {}).get("login") or ""),
+                state=str(item.get("state") or ""),
+                environments=tuple(str(env.get("name")) for env in item.get("environments", [])),
+            )
+            for item in data or []
+            if isinstance(item, dict)
+        ]
+
+    def team_members(self, team: str, logins: Iterable[str]) -> frozenset[str]:
+        """Which of logins are active members of team ("org/team-slug"), lower case.
+
+        The team is read first, so a token that cannot see it is a GitHubError (HTTP 403 or
+        404 on the team) rather than every login reading as "not a member"."""
+        org, _, slug = team.partition("/")
+        base = f"/orgs/{urllib.parse.quote(org, safe='')}/teams/{urllib.parse.quote(slug, safe='')}"
+        self._call("GET", base, lambda: self._request("GET", base))
+        members = set()
+        for login in sorted({login.lower() for login in logins if login}):
+            path = f"{base}/memberships/{urllib.parse.quote(login, safe='')}"
+            found = self._lookup(path, functools.partial(self._request, "GET", path))
+            if isinstance(found, dict) and found.get("state") == "active":
+                members.add(login)
+        return frozenset(members)
 
     # --- governance ----------------------------------------------------------------------
 
@@ -421,12 +499,21 @@ class GitHub:
         return f"{shown}; {advice}"
 
 
-def connect(settings: Settings, environ: Mapping[str, str]) -> GitHub | None:
-    """The repository's GitHub when GITHUB_TOKEN is set, else None (GitHub steps skip).
+# A token that can read the organisation's teams (classic: read:org; fine-grained: the
+# organisation's Members permission, read). GitHub Actions' own GITHUB_TOKEN cannot, so the
+# Deploy workflow passes one from a secret when approvals are counted by team.
+ORG_TOKEN = "GITHUB_ORG_TOKEN"
+
+
+def connect(
+    settings: Settings, environ: Mapping[str, str], token_variable: str = "GITHUB_TOKEN"
+) -> GitHub | None:
+    """The repository's GitHub when the token variable (GITHUB_TOKEN) is set, else None
+    (GitHub steps skip).
 
     GITHUB_REPOSITORY and GITHUB_API_URL (set by GitHub Actions) win over the config.
     """
-    token = environ.get("GITHUB_TOKEN", "").strip()
+    token = environ.get(token_variable, "").strip()
     if not token:
         return None
     repository = environ.get("GITHUB_REPOSITORY") or settings.github.repository

@@ -36,6 +36,7 @@ class Announcement:
     commit: str
     deploy_id: str
     ledger_url: str
+    approvers: tuple[str, ...] = ()  # who approved the plan it runs (approvals.py)
 
 
 @dataclass(frozen=True)
@@ -47,11 +48,17 @@ class Deployment:
     @classmethod
     def start(cls, github: GitHub, what: Announcement, log_url: str) -> Deployment:
         """Create the deployment and mark it in_progress; GitHubError if GitHub refuses."""
+        approved = f", approved by {', '.join(what.approvers)}" if what.approvers else ""
         deployment_id = github.start_deployment(
             what.environment,
             what.commit,
-            f"{what.kind} {what.deploy_id}",
-            {"deploy_id": what.deploy_id, "kind": what.kind, "ledger": what.ledger_url},
+            f"{what.kind} {what.deploy_id}{approved}",
+            {
+                "deploy_id": what.deploy_id,
+                "kind": what.kind,
+                "ledger": what.ledger_url,
+                "approved_by": list(what.approvers),
+            },
             production_environment=what.production,
         )
         github.post_deployment_status(deployment_id, "in_progress", f"{what.kind} running", log_url)

@@ -8,7 +8,7 @@ differences and applies them only with --execute.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from typing import Any
 
 from github.Team import Team
@@ -16,6 +16,7 @@ from rich.table import Table
 
 from ..config import Settings
 from ..errors import ConfigError
+from .approvals import gates
 from .github import GitHub, ReviewerKind
 
 # Deployments that are allowed by ref pattern; GitHub's other choices, as current() shows them.
@@ -97,7 +98,7 @@ def desired(settings: Settings) -> State:
         if env.approvals is None:
             continue
         reviewers = tuple(sorted(reviewer.lower() for reviewer in env.approvals.reviewers))
-        environments[env.name] = EnvironmentRules(
+        rules = EnvironmentRules(
             reviewers=reviewers,
             wait_timer_minutes=env.approvals.wait_timer_minutes,
             # GitHub keeps prevent_self_review on the reviewers rule: no reviewers, no rule.
@@ -105,6 +106,10 @@ def desired(settings: Settings) -> State:
             ref_policy=CUSTOM_REFS,
             allowed_refs=tuple(sorted({_ref(pattern) for pattern in env.policy.allowed_refs})),
         )
+        # One gate per required approval: the environment's own, then <env>-approval-2 ..
+        # (the Deploy workflow's second-approval job waits on it). The wait is served once.
+        for number, gate in enumerate(gates(env.name, env.policy.approvals_required)):
+            environments[gate] = rules if number == 0 else replace(rules, wait_timer_minutes=0)
     return State(settings.release.branch, protection, environments)
 
 

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import fnmatch
 from collections.abc import Iterable, Mapping
+from datetime import datetime
 
 from ..config import Environment, Project
 from ..errors import Refusal
 from .git import GitState
 from .ledger import DEPLOY_ID, DeployRecord, Outcome
+from .reviewed import age_hours
 
 CONFIRMATION = "I_UNDERSTAND_THE_COST"
 
@@ -48,18 +50,48 @@ def check_confirmation(
     )
 
 
-def check_reviewed_plan(environment: Environment, plan: str | None, *, execute: bool) -> None:
+def check_reviewed_plan(
+    environment: Environment, plan: str | None, *, execute: bool, rollback: bool = False
+) -> None:
     """A plan named is a deploy id; an execute of an environment whose policy asks for it
-    names its reviewed dry run."""
+    names its reviewed dry run: a deploy's where require_reviewed_plan is on, a rollback's
+    where rollbacks need approvals (an approval names a plan)."""
     if plan is not None and not DEPLOY_ID.match(plan):
         raise Refusal(
             f"--plan {plan!r} is not a deploy id (like 20261201T101502123Z-1a2b3c4-9f0e); "
             "pass the one the dry run printed"
         )
-    if execute and plan is None and environment.policy.require_reviewed_plan:
+    if not execute or plan is not None:
+        return
+    policy, name = environment.policy, environment.name
+    approvals = policy.rollback_approvals_required if rollback else policy.approvals_required
+    approve = (
+        f", have it approved by {approvals} person(s) (invoke approve --env {name} --plan <id>)"
+        if approvals
+        else ""
+    )
+    if rollback and approvals:
         raise Refusal(
-            f"{environment.name} executes only a reviewed plan: run the dry run, review it, "
+            f"{name} rolls back only an approved plan: run the rollback without --execute"
+            f"{approve}, then run it with --execute --plan <the deploy id the dry run printed>"
+        )
+    if not rollback and policy.require_reviewed_plan:
+        raise Refusal(
+            f"{name} executes only a reviewed plan: run the dry run, review it{approve}, "
             f"then run --execute --plan <the deploy id the dry run printed>"
+        )
+
+
+def check_plan_fresh(environment: Environment, deploy_id: str, now: datetime) -> None:
+    """A reviewed plan is executed (or approved) within policy.plan_expiry_hours of its dry
+    run, by the time its deploy id starts with."""
+    limit = environment.policy.plan_expiry_hours
+    age = age_hours(deploy_id, now)
+    if age > limit:
+        raise Refusal(
+            f"plan {deploy_id} expired: it was made {age:.0f} h ago, and plans of "
+            f"{environment.name} expire after {limit} h (policy.plan_expiry_hours); "
+            "run a new dry run and review that"
         )
 
 

@@ -88,6 +88,9 @@ class DeployRecord:
     sequence: int = 0
     # The reviewed dry run this execute ran (--plan): its deploy id and digest; {} without.
     plan: Mapping[str, str] = field(default_factory=dict)
+    # The approvals of that plan the execute counted, one per person (approvals.py): who,
+    # login, principal, source and at; () where none were needed or the record predates them.
+    approvals: tuple[Mapping[str, str], ...] = ()
     schema: int = SCHEMA
 
     def to_json(self) -> str:
@@ -99,9 +102,11 @@ class DeployRecord:
         if data.get("schema") != SCHEMA:
             raise ValueError(f"schema {data.get('schema')!r} is not {SCHEMA}")
         failure = data.pop("failure", None)
+        approvals = tuple(dict(item) for item in data.pop("approvals", ()))
         return cls(
             **{**data, "outcome": Outcome(data["outcome"])},
             failure=Failure(**failure) if failure else None,
+            approvals=approvals,
         )
 
 
@@ -224,6 +229,31 @@ class Ledger:
             if error_code(error) in {"NoSuchKey", "NoSuchBucket", "404"}:
                 return None
             raise AwsError(f"cannot read s3://{self.bucket}/{key}: {one_line(error)}") from None
+
+    def write_plan_file(self, deploy_id: str, name: str, body: bytes) -> str:
+        """Put one file beside an archived plan (an approval); where it went."""
+        key = f"{self._plan_prefix(deploy_id)}{name}"
+        try:
+            self.s3.put_object(Bucket=self.bucket, Key=key, Body=body)
+        except ClientError as error:
+            raise AwsError(f"cannot write s3://{self.bucket}/{key}: {one_line(error)}") from None
+        return f"s3://{self.bucket}/{key}"
+
+    def plan_files(self, deploy_id: str, folder: str) -> dict[str, bytes]:
+        """The files under a plan's folder (e.g. approvals/), by name; {} when none."""
+        prefix = f"{self._plan_prefix(deploy_id)}{folder}"
+        try:
+            keys = self._keys(prefix)
+            return {
+                key[len(prefix) :]: bytes(
+                    self.s3.get_object(Bucket=self.bucket, Key=key)["Body"].read()
+                )
+                for key in keys
+            }
+        except ClientError as error:
+            if error_code(error) == "NoSuchBucket":
+                return {}
+            raise AwsError(f"cannot read s3://{self.bucket}/{prefix}: {one_line(error)}") from None
 
     def download_bundle(self, deploy_id: str, dest: Path) -> Path:
         """Fetch an archived bundle into dest; an empty or missing bundle is a Refusal."""

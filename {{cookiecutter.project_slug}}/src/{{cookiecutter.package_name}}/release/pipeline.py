@@ -6,8 +6,9 @@ module does the rest for both, the same way:
 
 - `run_pipeline` builds the source into build/deploys/<env>/<deploy-id>/, plans it (one
   change set per stack, the bundle written and shown), checks it against the reviewed plan
-  it must match (--plan, reviewed.py), then stops (a deploy's dry run keeps its plan for a
-  later --plan; no changes) or applies it;
+  it must match (--plan, reviewed.py) and counts that plan's approvals (the two-person
+  rule, approvals.py), then stops (a dry run keeps its plan for a later approve and
+  --plan; no changes) or applies it;
 - `apply` executes the change sets in order, uploads the model after the artifacts stack,
   verifies the endpoint and always ends in a record, whatever fails after the first change:
   a stack, verify, the cleanup of change sets, expired credentials, an interrupt. The record
@@ -32,6 +33,8 @@ from botocore.exceptions import BotoCoreError, ClientError
 from ..errors import AwsError, DeployError, ProjectError, Refusal
 from ..naming import ARTIFACTS, SERVING, endpoint_name, stack_name
 from . import guardrails
+from .approval_sources import check_approvals
+from .approvals import Approval, Rule
 from .artifacts import require_artifact, upload_model
 from .aws import one_line
 from .bundle import write_bundle
@@ -39,14 +42,15 @@ from .cost import estimate
 from .endpoint_state import live_endpoint, planned_instance_types
 from .execute import execute_change_set
 from .github_deployment import Announcement, Deployment
+from .kept_plans import KeptPlans
 from .ledger import DeployRecord, Failure, Outcome, utc_now
 from .live import LiveState, read_live
 from .plan import Plan, StackPlan, create_change_set, delete_change_sets
 from .preflight import Run
 from .recording import keep, upload_pending
 from .registry import Served, register_after_verify
-from .render import plan_markdown, plan_renderable
-from .reviewed import FACTS, PlanFacts, age_hours, differences, plan_digest
+from .render import NextSteps, plan_markdown, plan_renderable
+from .reviewed import FACTS, PlanFacts, differences, plan_digest
 from .verify import Verified, verify_endpoint
 
 if TYPE_CHECKING:
@@ -68,6 +72,7 @@ class DeployRequest:
     upload_artifacts: bool = True
     timeout_seconds: float = 3600.0
     plan: str | None = None  # the reviewed dry run (its deploy id) this must match (--plan)
+    command: str = ""  # what plans this again, for the execute line ("invoke deploy --env E")
 
 
 @dataclass(frozen=True)
@@ -93,6 +98,7 @@ class Planned:
     templates: Mapping[str, str]  # stack name -> sha256, from the bundle's manifest
     digest: str  # the plan's digest (reviewed.py), from the bundle's manifest
     reviewed: str | None = None  # the reviewed dry run it matched (--plan), for the record
+    approvals: tuple[Approval, ...] = ()  # the approvals of that plan that were counted
 
     @property
     def bundle(self) -> Path:
@@ -126,21 +132,26 @@ def run_pipeline(
         if request.plan is not None:
             check_reviewed(run, request.plan, planned)
             planned = replace(planned, reviewed=request.plan)
-        # A deploy's dry run keeps its plan even without changes: a commit that changes
-        # nothing deployed still needs an execute (with --plan where policy asks) to be
-        # recorded there. A rollback runs without a reviewed plan.
-        keeps = not request.execute and planned.source.kind == "deploy"
+            if request.execute:
+                counted = check_approvals(
+                    run, _plans(run), request.plan, planned.digest, planned.source.kind
+                )
+                planned = replace(planned, approvals=counted)
+        # A dry run keeps its plan even without changes: a commit that changes nothing
+        # deployed still needs an execute (with --plan where policy asks) to be recorded
+        # there, and a rollback's plan is what its approvers approve.
+        keeps = not request.execute
         if not planned.plan.has_changes and not _records_unchanged(run, request, planned):
             run.out.print(
                 f"no changes: {run.environment.name} already runs these templates and model"
             )
             if keeps:
-                keep_plan(run, planned)
+                keep_plan(run, request, planned)
             return DeployOutcome(Result.NO_CHANGES, deploy_id, planned.bundle, planned.plan)
         if not request.execute:
             run.out.print("dry run: nothing changed")
             if keeps:
-                keep_plan(run, planned)
+                keep_plan(run, request, planned)
             return DeployOutcome(Result.DRY_RUN, deploy_id, planned.bundle, planned.plan)
         deployment = _announce(run, planned)  # before any change: a refusal changes nothing
         executing = True
@@ -184,12 +195,11 @@ def plan_source(run: Run, request: DeployRequest, source: Source, folder: Path) 
         stacks=tuple(planned),
     )
     cost = estimate(run.environment).describe()
+    steps = None if request.execute else _next_steps(run, request, source)
     manifest = write_bundle(
         folder / "bundle",
         plan=plan,
-        markdown=lambda digest: plan_markdown(
-            plan, cost, digest, executable=source.kind == "deploy" and not request.execute
-        ),
+        markdown=lambda digest: plan_markdown(plan, cost, digest, steps),
         templates=source.templates,
         revision=(source.commit, source.ref),
         project=run.settings.project.name,
@@ -205,58 +215,37 @@ def plan_source(run: Run, request: DeployRequest, source: Source, folder: Path) 
     )
 
 
-def keep_plan(run: Run, planned: Planned) -> None:
-    """Archive a dry run's bundle in the ledger (plans/<deploy-id>/), so an execute of this
-    exact plan can be checked from any machine; before the first deploy there is no ledger
-    bucket yet, and the plan stays in build/ for an execute from this checkout."""
-    deploy_id, env = planned.plan.deploy_id, run.environment.name
-    if run.ledger.exists():
-        where = run.ledger.write_plan(deploy_id, planned.bundle, last=FACTS)
-    else:
-        where = f"{planned.bundle} (no ledger before the first deploy: execute from here)"
-    run.out.print(f"plan {deploy_id}, digest {planned.digest[:12]}…, kept in {where}")
-    run.out.print(
-        f"execute exactly this plan: invoke deploy --env {env} --execute --plan {deploy_id}"
+def _plans(run: Run) -> KeptPlans:
+    return KeptPlans(run.deploys, run.ledger)
+
+
+def _next_steps(run: Run, request: DeployRequest, source: Source) -> NextSteps:
+    """How this dry run's plan is approved and executed (plan.md and the terminal)."""
+    rollback = source.kind == "rollback"
+    rule = Rule.of(run.environment.policy, rollback=rollback)
+    return NextSteps(
+        command=request.command or f"invoke {source.kind} --env {run.environment.name}",
+        workflow="Rollback" if rollback else "Deploy",
+        approvals=rule.describe() if rule.required else "",
     )
 
 
-def reviewed_facts(run: Run, deploy_id: str) -> PlanFacts:
-    """The facts of a dry run's plan: from build/deploys/<env>/ on this machine, else from
-    the ledger; a Refusal when neither has it."""
-    env = run.environment.name
-    local = run.deploys / deploy_id / "bundle" / FACTS
-    data = local.read_bytes() if local.is_file() else run.ledger.plan_file(deploy_id, FACTS)
-    if data is None:
-        others = sorted(
-            p.parents[2].name for p in run.deploys.parent.glob(f"*/{deploy_id}/bundle/{FACTS}")
-        )
-        if others:
-            raise Refusal(f"{deploy_id} is a plan of {others[0]}, not {env}; pass a plan of {env}")
-        raise Refusal(
-            f"no plan {deploy_id} for {env} in {run.deploys} or {run.ledger.url()}plans/ (before "
-            f"{env}'s first deploy there is no ledger, and a plan stays where its dry run ran); "
-            "run the dry run (without --execute) and pass the deploy id it prints"
-        )
-    try:
-        return PlanFacts.from_json(data.decode())
-    except (ValueError, KeyError, TypeError, AttributeError) as error:
-        raise Refusal(
-            f"plan {deploy_id}'s {FACTS} is not readable ({error}); run a new dry run"
-        ) from None
+def keep_plan(run: Run, request: DeployRequest, planned: Planned) -> None:
+    """Archive a dry run's bundle in the ledger (plans/<deploy-id>/), so approvals and an
+    execute of this exact plan can find it from any machine; before the first deploy there
+    is no ledger bucket yet, and the plan stays in build/ for an execute from this checkout."""
+    deploy_id, env = planned.plan.deploy_id, run.environment.name
+    where = _plans(run).keep(deploy_id, planned.bundle)
+    run.out.print(f"plan {deploy_id}, digest {planned.digest[:12]}…, kept in {where}")
+    for line in _next_steps(run, request, planned.source).lines(env, deploy_id):
+        run.out.print(line.replace("`", ""))
 
 
 def check_reviewed(run: Run, deploy_id: str, planned: Planned) -> None:
     """The plan made now has the reviewed plan's digest, or a Refusal says what changed;
     a plan older than the environment's plan_expiry_hours is refused first."""
-    limit = run.environment.policy.plan_expiry_hours
-    age = age_hours(deploy_id, datetime.now(UTC))
-    if age > limit:
-        raise Refusal(
-            f"plan {deploy_id} expired: it was made {age:.0f} h ago, and plans of "
-            f"{run.environment.name} expire after {limit} h (policy.plan_expiry_hours); "
-            "run a new dry run and review that"
-        )
-    reviewed = reviewed_facts(run, deploy_id)
+    guardrails.check_plan_fresh(run.environment, deploy_id, datetime.now(UTC))
+    reviewed = _plans(run).facts(deploy_id)
     now = PlanFacts.from_json((planned.bundle / FACTS).read_text(encoding="utf-8"))
     changed = differences(reviewed, now)
     if not changed and plan_digest(reviewed) != planned.digest:
@@ -316,6 +305,7 @@ def _announce(run: Run, planned: Planned) -> Deployment | None:
             commit=source.commit,
             deploy_id=deploy_id,
             ledger_url=run.ledger.url(deploy_id),
+            approvers=tuple(approval.who for approval in planned.approvals),
         ),
         run.log_url,
     )
@@ -475,6 +465,7 @@ def _record(run: Run, planned: Planned, progress: _Progress) -> DeployRecord:
         live=_left_live(run, planned, progress),
         sequence=progress.sequence,
         plan={"id": planned.reviewed, "digest": planned.digest} if planned.reviewed else {},
+        approvals=tuple(approval.as_record() for approval in planned.approvals),
     )
 
 

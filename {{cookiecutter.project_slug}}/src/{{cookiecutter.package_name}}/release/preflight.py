@@ -21,7 +21,7 @@ from ..config import Environment, Settings
 from ..errors import Refusal
 from ..naming import stack_names
 from . import guardrails
-from .aws import Aws, caller_identity, connect
+from .aws import Aws, caller_identity, connect, local_user_of
 from .git import GitState, git, read_state
 from .github import GitHub, check_commit_ci
 from .github import connect as connect_github
@@ -96,16 +96,16 @@ def preflight(
     """Every guardrail, cheapest first; reads only.
 
     from_source=False (a rollback redeploys an archived bundle) skips the rules about the
-    working tree: its cleanliness, its ref, its CI status, the promotion order of its commit,
-    and the reviewed plan an execute must name (plan: its deploy id) where policy asks.
+    working tree: its cleanliness, its ref, its CI status and the promotion order of its
+    commit; an execute names its reviewed plan (plan: its deploy id) where policy asks (a
+    rollback's, where rollbacks need approvals).
     """
     started = (time.monotonic(), utc_now())
     environment = settings.environment(environment_name)
     root, environ = invocation.root, invocation.environ
     if execute:
         guardrails.check_confirmation(settings.project, environment, environ)
-    if from_source:
-        guardrails.check_reviewed_plan(environment, plan, execute=execute)
+    guardrails.check_reviewed_plan(environment, plan, execute=execute, rollback=not from_source)
     state = None
     if from_source:
         state = read_state(root)
@@ -114,7 +114,7 @@ def preflight(
     github = connect_github(settings, environ)
     if state is not None:
         check_commit_ci(settings, environment, github, state.commit)
-    aws = connect(environment)
+    aws = connect(environment, local_user_of(environ))
     account, principal = caller_identity(aws)
     guardrails.check_account(environment, account, principal)
     source = environment.policy.promotion_from

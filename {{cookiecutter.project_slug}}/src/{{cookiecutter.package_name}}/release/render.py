@@ -195,10 +195,34 @@ def _markdown_rows(rows: Sequence[_Row]) -> list[str]:
     return lines
 
 
-def plan_markdown(plan: Plan, cost: str, digest: str, executable: bool) -> str:
-    """The plan for a pull request comment or a CI step summary: its digest (and, for a
-    deploy, how to execute exactly it), the rows, each property that changes with its value
-    before and after (whole), the replacements, and the security-relevant changes."""
+@dataclass(frozen=True)
+class NextSteps:
+    """How a dry run's kept plan goes on: who approves it and how to execute exactly it."""
+
+    command: str  # what planned it, e.g. "invoke rollback --env prod --to v1.2.0"
+    workflow: str  # the workflow that executes it in CI: "Deploy" or "Rollback"
+    approvals: str  # what the environment needs (approvals.Rule.describe()); "" for none
+
+    def lines(self, environment: str, plan_id: str) -> list[str]:
+        """One line each (Markdown code spans, which read as plain text in a terminal too)."""
+        said = []
+        if self.approvals:
+            said.append(
+                f"Approve it ({environment} needs {self.approvals}): `invoke approve --env "
+                f"{environment} --plan {plan_id}`, or at the gates of the {self.workflow} run "
+                "that executes it."
+            )
+        said.append(
+            f"Execute exactly this plan: `{self.command} --execute --plan {plan_id}`, or the "
+            f"{self.workflow} workflow with `plan` = `{plan_id}`."
+        )
+        return said
+
+
+def plan_markdown(plan: Plan, cost: str, digest: str, next_steps: NextSteps | None) -> str:
+    """The plan for a pull request comment or a CI step summary: its digest (and, for a dry
+    run, how it is approved and executed), the rows, each property that changes with its
+    value before and after (whole), the replacements, and the security-relevant changes."""
     lines = [
         f"## Deploy plan: {plan.environment} ({plan.deploy_id})",
         "",
@@ -207,13 +231,9 @@ def plan_markdown(plan: Plan, cost: str, digest: str, executable: bool) -> str:
         f"Plan digest: `{digest}`",
         "",
     ]
-    if executable:
-        lines += [
-            f"Execute exactly this plan: `invoke deploy --env {plan.environment} --execute "
-            f"--plan {plan.deploy_id}`, or the Deploy workflow with `plan` = "
-            f"`{plan.deploy_id}`.",
-            "",
-        ]
+    if next_steps is not None:
+        for line in next_steps.lines(plan.environment, plan.deploy_id):
+            lines += [line, ""]
     for stack in plan.stacks:
         lines.append(f"### {stack.stack_name} ({stack.change_set_type.lower()})")
         lines.append("")
@@ -282,6 +302,9 @@ def history_table(records: Sequence[DeployRecord], title: str, live: DeployRecor
         left = (state.model_sha256[:12] or state.endpoint_config) if state else "?"
         marker = " (live)" if live is not None and live.deploy_id == record.deploy_id else ""
         lines = [record.deploy_id + marker, f"[dim]by\u00a0{record.actor}[/dim]"]
+        if record.approvals:
+            who = ", ".join(approval.get("who", "?") for approval in record.approvals)
+            lines.append(f"[dim]approved by {who}[/dim]")
         if record.rollback:
             lines += [
                 f"from {record.rollback.get('from', '?')}",

@@ -52,6 +52,17 @@ class RollbackRequest:
     execute: bool = False
     timeout_seconds: float = 3600.0
     to_model_package: int | None = None  # a version of the model package group instead
+    plan: str | None = None  # the reviewed (and approved) dry run this must match (--plan)
+
+    @property
+    def command(self) -> str:
+        """What plans this rollback again, for the line that executes its plan."""
+        words = ["invoke", "rollback", "--env", self.environment]
+        if self.to is not None:
+            words += ["--to", self.to]
+        if self.to_model_package is not None:
+            words += ["--to-model-package", str(self.to_model_package)]
+        return " ".join(words)
 
 
 def choose_target(
@@ -203,6 +214,7 @@ def rollback(
         Invocation(root, environ, out),
         execute=request.execute,
         from_source=False,
+        plan=request.plan,
     )
     records = run.ledger.records()
     live = read_live(run.aws.client("sagemaker"), endpoint_name(settings.project, run.environment))
@@ -215,6 +227,8 @@ def rollback(
         execute=request.execute,
         upload_artifacts=False,
         timeout_seconds=request.timeout_seconds,
+        plan=request.plan,
+        command=request.command,
     )
     return run_pipeline(run, deploy_request, new_deploy_id(commit), build)
 

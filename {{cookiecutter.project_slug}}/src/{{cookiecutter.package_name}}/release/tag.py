@@ -57,8 +57,13 @@ class TagPlan:
         return "\n".join(lines)
 
     def message(self) -> str:
-        """The annotated tag's message: what it certifies, then the notes."""
+        """The annotated tag's message: what it certifies (and who approved the plan that
+        deploy ran), then the notes."""
         record = self.record
+        approved = [
+            f"Approved-By: {approval.get('who', '?')} ({approval.get('source', '?')})"
+            for approval in record.approvals
+        ]
         return "\n".join(
             [
                 f"Release {self.tag}",
@@ -66,6 +71,8 @@ class TagPlan:
                 f"Deploy-Record: {record.deploy_id}",
                 f"Environment: {record.environment}",
                 f"Model-SHA256: {record.model_sha256}",
+                *([f"Plan: {record.plan['id']} ({record.plan['digest']})"] if record.plan else []),
+                *approved,
                 f"Ledger: {self.ledger_url}",
                 "",
                 self.notes(),
