@@ -80,8 +80,8 @@ def confirm_variable(project: Path) -> str:
 # The demo's only config change: `local` stands in for prod. Each (old, new) is there once.
 _LOCAL_AS_PROD = (
     ('[release]\nenvironment = "prod"\n', '[release]\nenvironment = "local"\n'),
-    ("require_reviewed_plan = false\n", "require_reviewed_plan = true\n"),
-    ("approvals_required = 0\n", "approvals_required = 2\n"),
+    ("\nrequire_reviewed_plan = false\n", "\nrequire_reviewed_plan = true\n"),
+    ("\napprovals_required = 0\n", "\napprovals_required = 2\n"),
 )
 
 

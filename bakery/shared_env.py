@@ -34,6 +34,33 @@ def project_requirements(pyproject: Path) -> list[str]:
     return [*data["project"]["dependencies"], *dev]
 
 
+def locked_requirements(project: Path) -> list[str]:
+    """What a baked project's own nox installs: the pins of its uv.lock (runtime and dev,
+    without the project itself), as `-r <file>` arguments; the pyproject.toml ranges when
+    the bake could not lock (no registry at bake time)."""
+    if not (project / "uv.lock").is_file():
+        return project_requirements(project / "pyproject.toml")
+    pinned = project / "build" / "locked-requirements.txt"
+    pinned.parent.mkdir(parents=True, exist_ok=True)
+    subprocess.run(
+        [
+            find_uv(),
+            "export",
+            "--locked",
+            "--no-hashes",
+            "--no-emit-project",
+            "--format",
+            "requirements-txt",
+            "--quiet",
+            "--output-file",
+            str(pinned),
+        ],
+        cwd=project,
+        check=True,
+    )
+    return ["-r", str(pinned)]
+
+
 def env_python(location: Path) -> Path:
     return location / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
 

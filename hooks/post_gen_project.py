@@ -1,5 +1,6 @@
 """Finish a freshly baked project: drop what an answer switched off, record the template it
-came from, start git with the bake as its first commit, say what next.
+came from, lock its dependencies (uv.lock), start git with the bake as its first commit, say
+what next.
 
 Runs inside the new project folder. The decision table below is the only place that knows
 which files belong to an optional feature. The template record is `.cruft.json` in cruft's
@@ -158,6 +159,60 @@ def init_git(project: Path) -> str:
     return ""
 
 
+LOCK_FILE = "uv.lock"
+LOCK_SECONDS = 600
+
+
+def find_uv() -> str | None:
+    """uv as nox finds it: $UV, else on PATH, else the `uv` Python package's binary."""
+    named = os.environ.get("UV")
+    if named:
+        return shutil.which(named)
+    found = shutil.which("uv")
+    if found:
+        return found
+    try:
+        from uv import find_uv_bin  # type: ignore[import-not-found, unused-ignore]
+
+        return str(find_uv_bin())
+    except (ImportError, FileNotFoundError):
+        return None
+
+
+def lock_dependencies(project: Path, answers: Mapping[str, Any]) -> str:
+    """Write uv.lock: the exact versions every nox session and workflow of the project
+    installs (`uv sync --locked`), resolved for this bake's pyproject.toml; a note saying how
+    to lock when that cannot happen here (no uv, no registry, no Python of that version)."""
+    if "_commit" in answers:
+        return ""  # cruft is rendering to diff templates: a project keeps its own lock
+    how = f"run `uv lock` in {answers['project_slug']}/ and commit {LOCK_FILE}"
+    uv = find_uv()
+    if uv is None:
+        return (
+            f"{LOCK_FILE} was not written: uv is not installed (pipx install uv); then {how}: "
+            "nox and CI install only from a current lock"
+        )
+    try:
+        result = subprocess.run(
+            [uv, "lock", "--quiet", "--no-progress"],
+            cwd=project,
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=LOCK_SECONDS,
+        )
+    except subprocess.TimeoutExpired:
+        return f"{LOCK_FILE} was not written: uv lock took over {LOCK_SECONDS} s; {how}"
+    if result.returncode != 0:
+        said = [line.strip() for line in result.stderr.splitlines() if line.strip()]
+        why = " / ".join(said[:2])[:300] or f"exit {result.returncode}"
+        return (
+            f"{LOCK_FILE} was not written: uv lock failed ({why}); {how} (nox and CI install "
+            "only from a current lock)"
+        )
+    return ""
+
+
 BAKE_COMMIT = "chore: bake from the cookiecutter-sagemaker-service template"
 
 
@@ -181,7 +236,7 @@ def next_steps(answers: Mapping[str, str]) -> str:
         [
             f"Created {slug}/ ({answers['project_name']}). Next:",
             f"  cd {slug}",
-            "  uv venv && uv pip install -e . --group dev && source .venv/bin/activate",
+            "  uv sync --locked && source .venv/bin/activate   # exactly what uv.lock pins",
             "  nox                     # lint -> tests -> synth, as CI runs it",
             "  invoke --list           # the same steps as tasks, for people",
             "Read README.md for the pipeline and config/environments.toml for each environment.",
@@ -198,7 +253,11 @@ def launch_folder(project: Path) -> Path:
 
 def main(answers: Mapping[str, Any], project: Path) -> int:
     remove_paths(project, paths_to_remove(answers))
-    notes = [record_template(project, answers, launch_folder(project)), init_git(project)]
+    notes = [
+        record_template(project, answers, launch_folder(project)),
+        lock_dependencies(project, answers),
+        init_git(project),
+    ]
     if not notes[-1]:  # git is there and the repository exists
         notes.append(commit_bake(project))
     print(next_steps(answers))

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from bakery.bake import TEMPLATE_ROOT, bake
-from bakery.shared_env import create_env, project_requirements
+from bakery.shared_env import create_env, locked_requirements
 
 # Commits made by hooks or tests must not depend on the machine's git identity.
 for variable, value in {
@@ -91,7 +91,8 @@ def bakes(tmp_path_factory: pytest.TempPathFactory) -> Bakes:
 
 @pytest.fixture(scope="session")
 def shared_python(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One environment with a baked project's heavy dependencies, created once per run."""
+    """One environment with a baked project's heavy dependencies, created once per run: the
+    versions the default bake's uv.lock pins, which its own nox (the demo) installs too."""
     probe = bake(tmp_path_factory.mktemp("probe"))
     location = tmp_path_factory.mktemp("shared") / "env"
-    return create_env(location, project_requirements(probe / "pyproject.toml"))
+    return create_env(location, locked_requirements(probe))

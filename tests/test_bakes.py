@@ -7,6 +7,7 @@ Each answer set is baked once per run (conftest.bakes) and checked in ONE shared
 from __future__ import annotations
 
 import subprocess
+import sys
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,7 @@ from typing import Any
 import pytest
 
 from bakery.checks import CHECKS, leftover_jinja, run_check
+from bakery.shared_env import find_uv
 
 from .conftest import BAKES, Bakes, load_hook
 
@@ -89,6 +91,27 @@ def test_git_is_initialised_on_main(baked: Path) -> None:
         check=True,
     )
     assert changed.stdout == ""
+
+
+def test_the_bake_commits_a_current_lock(baked: Path) -> None:
+    """uv.lock pins what every nox session and workflow of the bake installs: written at
+    bake time, current with its pyproject.toml (`uv lock --check`, what its sessions ask
+    first) and part of the bake's commit. A bake for a Python this machine lacks cannot be
+    locked here (uv would download that Python; there is no network for it): its note says
+    how to lock, and its own sessions refuse until it is."""
+    python = answers_of(baked).get("python_version", "3.11")
+    if not (baked / "uv.lock").is_file():
+        here = f"{sys.version_info.major}.{sys.version_info.minor}"
+        assert python != here, f"a bake for this machine's Python {here} must be locked"
+        pytest.skip(f"no Python {python} here for uv to lock with")
+    tracked = subprocess.run(
+        ["git", "ls-files", "--error-unmatch", "uv.lock"], cwd=baked, capture_output=True
+    )
+    assert tracked.returncode == 0, "uv.lock is not in the bake's commit"
+    checked = subprocess.run(
+        [find_uv(), "lock", "--check"], cwd=baked, capture_output=True, text=True
+    )
+    assert checked.returncode == 0, checked.stderr
 
 
 @pytest.mark.parametrize("check", list(CHECKS))

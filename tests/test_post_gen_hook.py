@@ -171,3 +171,54 @@ def test_cruft_rendering_writes_its_own_record(tmp_path: Path) -> None:
     answers = {**default_answers(), "_template": "/t", "_commit": "c" * 40}
     assert hook.record_template(tmp_path, answers, tmp_path) == ""
     assert list(tmp_path.iterdir()) == []
+
+
+def stub_uv(tmp_path: Path, script: str) -> Path:
+    uv = tmp_path / "bin" / "uv"
+    uv.parent.mkdir(parents=True, exist_ok=True)
+    uv.write_text(f"#!/bin/sh\n{script}\n", encoding="utf-8")
+    uv.chmod(0o755)
+    return uv
+
+
+def test_the_bake_locks_its_dependencies(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """uv.lock is written by `uv lock` in the new project (a stub uv here; a real bake runs
+    the real one, tests/test_bakes.py checks the lock is current)."""
+    uv = stub_uv(tmp_path, 'echo "$@" > called; echo "version = 1" > uv.lock')
+    monkeypatch.setenv("UV", str(uv))
+    project = tmp_path / "project"
+    project.mkdir()
+    assert hook.lock_dependencies(project, default_answers()) == ""
+    assert (project / "called").read_text(encoding="utf-8").split() == [
+        "lock",
+        "--quiet",
+        "--no-progress",
+    ]
+    assert (project / "uv.lock").is_file()
+
+
+def test_a_lock_that_cannot_be_made_says_how_to_make_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    project = tmp_path / "project"
+    project.mkdir()
+    uv = stub_uv(
+        tmp_path, 'echo "error: Failed to fetch: https://pypi.org/simple/boto3/" >&2; exit 2'
+    )
+    monkeypatch.setenv("UV", str(uv))
+    note = hook.lock_dependencies(project, default_answers())
+    assert note == (
+        "uv.lock was not written: uv lock failed (error: Failed to fetch: "
+        "https://pypi.org/simple/boto3/); run `uv lock` in threat-detector/ and commit uv.lock "
+        "(nox and CI install only from a current lock)"
+    )
+    monkeypatch.setenv("UV", str(tmp_path / "no-such-uv"))
+    note = hook.lock_dependencies(project, default_answers())
+    assert note.startswith("uv.lock was not written: uv is not installed (pipx install uv)")
+    assert not (project / "uv.lock").exists()
+
+
+def test_cruft_renders_without_locking(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """cruft bakes the old and new template to diff them: a project keeps its own lock."""
+    monkeypatch.setenv("UV", str(stub_uv(tmp_path, "exit 1")))
+    assert hook.lock_dependencies(tmp_path, {**default_answers(), "_commit": "a" * 40}) == ""

@@ -562,7 +562,7 @@ def test_pull_request_template_asks_for_risk_blast_radius_and_rollback(baked: Pa
 
 def test_dependabot_updates_python_and_actions_weekly_in_groups(baked: Path) -> None:
     updates = load_yaml(baked / ".github" / "dependabot.yml")["updates"]
-    assert [update["package-ecosystem"] for update in updates] == ["pip", "github-actions"]
+    assert [update["package-ecosystem"] for update in updates] == ["uv", "github-actions"]
     for update in updates:
         assert update["schedule"]["interval"] == "weekly"
         assert update["groups"]

@@ -11,6 +11,7 @@ import importlib
 import os
 import shlex
 import shutil
+import subprocess
 import sys
 from pathlib import Path
 
@@ -55,21 +56,38 @@ PYPROJECT = nox.project.load_toml("pyproject.toml")
 PYTHON = PYPROJECT["project"]["requires-python"].removeprefix(">=")
 
 
-INSTALLED_FROM = ".installed-from"  # in each session's environment: pyproject.toml's sha256
+INSTALLED_FROM = ".installed-from"  # in each session's environment: the lock's sha256
+LOCK = Path("uv.lock")
 
 
 def install(session: nox.Session) -> None:
-    """The project (editable) and its dev dependency group, as pyproject.toml lists them.
+    """Exactly what uv.lock pins: the project (editable), its dependencies and the dev group
+    (`uv sync --locked` into the session's environment). A missing lock, or one that no
+    longer matches pyproject.toml, stops the session in one line: what CI tests and deploys
+    is what the lock says, never a fresh resolution.
 
-    An environment already installed from this same pyproject.toml is not installed again
-    (uv would resolve and rebuild the editable project, about 3 s per session); a new
-    environment has no stamp, so `nox --reuse-venv no` reinstalls everything."""
+    An environment already synced from this same lock is not synced again (about 3 s per
+    session); a new environment has no stamp, so `nox --reuse-venv no` reinstalls."""
+    uv = find_uv()
+    assert uv is not None  # checked when this file was loaded
+    if not LOCK.is_file():
+        session.error(f"there is no {LOCK}: run `uv lock` and commit it (sessions install from it)")
+    checked = subprocess.run([uv, "lock", "--check"], capture_output=True, text=True, check=False)
+    if checked.returncode != 0:
+        session.error(
+            f"{LOCK} is out of date with pyproject.toml: run `uv lock` and commit {LOCK} "
+            "(sessions install only what a current lock pins)"
+        )
     stamp = session.env_dir / INSTALLED_FROM
-    wanted = hashlib.sha256(Path("pyproject.toml").read_bytes()).hexdigest()
+    wanted = hashlib.sha256(LOCK.read_bytes() + Path("pyproject.toml").read_bytes()).hexdigest()
     if stamp.is_file() and stamp.read_text(encoding="utf-8") == wanted:
-        session.log("installed from this pyproject.toml already; `nox --reuse-venv no` reinstalls")
+        session.log(f"synced from this {LOCK} already; `nox --reuse-venv no` reinstalls")
         return
-    session.install("-e", ".", *nox.project.dependency_groups(PYPROJECT, "dev"))
+    location = str(session.virtualenv.location)
+    # uv sync installs into UV_PROJECT_ENVIRONMENT (it ignores VIRTUAL_ENV), here nox's.
+    session.run_install(
+        uv, "sync", "--locked", env={"UV_PROJECT_ENVIRONMENT": location}, external=True
+    )
     stamp.write_text(wanted, encoding="utf-8")
 
 

@@ -181,6 +181,8 @@ def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     root.mkdir()
     (root / ".gitignore").write_text("build/\n", encoding="utf-8")
     (root / "README.md").write_text("a project\n", encoding="utf-8")
+    # A project's committed lock: a deploy records its sha256, promotion compares it.
+    (root / "uv.lock").write_text("version = 1\n# the pins of the project\n", encoding="utf-8")
     # The project's config, as a baked project has it: a deploy reads config/model.toml from
     # its root (the settings under test are passed in, pointed at the test's local AWS).
     shutil.copytree(PROJECT_ROOT / "config", root / "config")

@@ -22,6 +22,7 @@ from rich.console import Console
 
 from {{ cookiecutter.package_name }} import caching
 from {{ cookiecutter.package_name }}.config import Settings, load, parse
+from {{ cookiecutter.package_name }}.digests import lock_sha256
 from {{ cookiecutter.package_name }}.errors import (
     AwsError,
     ConfigError,
@@ -382,9 +383,45 @@ def test_skipping_the_promotion_order_is_refused(aws: str, repo: Path) -> None:
     message = refused(aws, lambda: run(settings, repo, env="qa", execute=True))
     assert message.startswith("qa takes only commits already deployed to local, and ")
     assert message.endswith("has no successful deploy there; deploy it to local first")
-    run(settings, repo, env="local", execute=True)
+    first, _ = run(settings, repo, env="local", execute=True)
     outcome, _ = run(settings, repo, env="qa", execute=True)
     assert outcome.result is Result.SUCCEEDED
+    # Bytes, not a commit: qa ran the very model and lock local ran.
+    assert first.record is not None and outcome.record is not None
+    assert outcome.record.model_sha256 == first.record.model_sha256
+    assert outcome.record.lock_sha256 == first.record.lock_sha256 == lock_sha256(repo)
+    manifest = json.loads((outcome.bundle / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["lock_sha256"] == lock_sha256(repo)
+    assert {"python", "scikit-learn", "numpy", "aws-cdk-lib"} <= set(manifest["versions"])
+
+
+def test_a_promotion_is_refused_a_model_its_source_did_not_run(aws: str, repo: Path) -> None:
+    """Re-packaging the same commit must give the same bytes; a model local never served
+    (here: packaged by other means) is refused before anything is planned."""
+    settings = promoted_settings(aws)
+    first, _ = run(settings, repo, env="local", execute=True)
+    assert first.record is not None
+    message = refused(aws, lambda: run(settings, repo, env="qa", package=retrained))
+    assert message.startswith("the model packaged here (")
+    assert f"is not the one local's deploy {first.deploy_id} of " in message
+    assert "packaging did not reproduce it" in message
+    assert list((repo / "build" / "deploys" / "qa").iterdir()) == []  # nothing half-written
+
+
+def test_a_promotion_is_refused_a_lock_its_source_did_not_run(aws: str, repo: Path) -> None:
+    """A lock that is not committed can differ under one commit: the one qa would build
+    with is compared with the one local's deploy recorded."""
+    subprocess.run(["git", "rm", "-q", "--cached", "uv.lock"], cwd=repo, check=True)
+    (repo / ".gitignore").write_text("build/\nuv.lock\n", encoding="utf-8")
+    commit(repo, ".gitignore", "build/\nuv.lock\n")
+    settings = promoted_settings(aws)
+    run(settings, repo, env="local", execute=True)
+    (repo / "uv.lock").write_text("version = 1\n# resolved again, later\n", encoding="utf-8")
+    message = refused(aws, lambda: run(settings, repo, env="qa", execute=True))
+    assert message.startswith(f"uv.lock here ({lock_sha256(repo)[:12]}…) is not the one local's")
+    assert message.endswith(
+        "qa takes only the dependencies local ran: deploy from that commit's committed uv.lock"
+    )
 
 
 def test_busy_stack_is_refused(aws: str, local_settings: Settings, repo: Path) -> None:

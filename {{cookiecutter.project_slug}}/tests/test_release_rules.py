@@ -81,11 +81,30 @@ def test_dirty_tree_names_the_first_files() -> None:
 
 def test_promotion_needs_a_successful_record_of_the_same_commit(settings: Settings) -> None:
     prod = settings.environment("prod")
-    guardrails.check_promotion(prod, COMMIT, [record(), record("d" * 40)])
-    guardrails.check_promotion(settings.environment("dev"), COMMIT, [])  # no promotion_from
+    newest = record()
+    assert guardrails.check_promotion(prod, COMMIT, [newest, record(), record("d" * 40)]) is newest
+    assert guardrails.check_promotion(settings.environment("dev"), COMMIT, []) is None
     for records in ([], [record(outcome=Outcome.FAILED)], [record("d" * 40)]):
         with pytest.raises(Refusal, match="deploy it to staging first"):
             guardrails.check_promotion(prod, COMMIT, records)
+
+
+def test_promotion_takes_only_the_model_and_lock_the_source_environment_ran(
+    settings: Settings,
+) -> None:
+    prod, lock, model = settings.environment("prod"), "1f" * 32, "ab" * 32
+    ran = replace(record(), lock_sha256=lock)
+    guardrails.check_promoted_bytes(prod, ran, model, lock)
+    for promoted, model_here, lock_here, refusal in (
+        (ran, model, "", "this checkout has no uv.lock, so what prod would run cannot be"),
+        (record(), model, lock, "recorded no uv.lock (it predates lock recording or had none)"),
+        (ran, model, "2e" * 32, "uv.lock here (2e2e2e2e2e2e…) is not the one staging's deploy"),
+        (ran, "cd" * 32, lock, "the model packaged here (cdcdcdcdcdcd…) is not the one staging's"),
+    ):
+        with pytest.raises(Refusal) as refused:
+            guardrails.check_promoted_bytes(prod, promoted, model_here, lock_here)
+        assert str(refused.value).startswith(refusal) or refusal in str(refused.value)
+        assert "\n" not in str(refused.value)
 
 
 @pytest.mark.parametrize(

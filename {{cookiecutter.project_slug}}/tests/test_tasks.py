@@ -5,9 +5,11 @@ from __future__ import annotations
 import importlib.util
 import inspect
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from invoke.context import MockContext
@@ -162,25 +164,49 @@ def test_nox_without_uv_stops_in_one_line_saying_how_to_get_it(tmp_path: Path) -
     assert listed.returncode == 0 and "lint" in listed.stdout, listed.stderr
 
 
+class SessionError(Exception):
+    """What nox's session.error raises (the session stops with its one line)."""
+
+
 class RecordingSession:
     """What the noxfile's install() uses of a nox session, recorded."""
 
     def __init__(self, env_dir: Path) -> None:
         self.env_dir = env_dir
-        self.installs: list[tuple[str, ...]] = []
+        self.virtualenv = SimpleNamespace(location=str(env_dir))
+        self.installs: list[tuple[tuple[str, ...], dict[str, str]]] = []
         self.logged: list[str] = []
 
-    def install(self, *args: str) -> None:
-        self.installs.append(args)
+    def run_install(self, *args: str, env: dict[str, str], external: bool) -> None:
+        assert external
+        self.installs.append((args, env))
 
     def log(self, message: str) -> None:
         self.logged.append(message)
 
+    def error(self, message: str) -> None:
+        raise SessionError(message)
 
-def test_nox_installs_a_reused_environment_again_only_when_pyproject_changes(
+
+def test_nox_installs_exactly_a_current_lock_and_again_only_when_it_changes(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.chdir(PROJECT_ROOT)
+    """Every session syncs from uv.lock (`uv sync --locked`); a missing or stale lock stops
+    it in one line; a reused environment synced from the same lock is not synced again. uv
+    is a stub here that records its arguments and answers `uv lock --check` as told."""
+    project = tmp_path / "project"
+    project.mkdir()
+    shutil.copy(PROJECT_ROOT / "pyproject.toml", project / "pyproject.toml")
+    uv = tmp_path / "uv"
+    uv.write_text(
+        '#!/bin/sh\necho "$@" >> "$UV_CALLS"\n'
+        'if [ "$1 $2" = "lock --check" ]; then exit "$UV_CHECK"; fi\n',
+        encoding="utf-8",
+    )
+    uv.chmod(0o755)
+    for name, value in (("UV", str(uv)), ("UV_CALLS", str(tmp_path / "calls")), ("UV_CHECK", "0")):
+        monkeypatch.setenv(name, value)
+    monkeypatch.chdir(project)
     # Loading the noxfile sets the bytecode variables for its sessions: undone after the test.
     monkeypatch.setenv("PYTHONDONTWRITEBYTECODE", "1")
     monkeypatch.setenv("PYTHONPYCACHEPREFIX", os.environ.get("PYTHONPYCACHEPREFIX", ""))
@@ -189,15 +215,24 @@ def test_nox_installs_a_reused_environment_again_only_when_pyproject_changes(
     noxfile = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(noxfile)
 
-    session = RecordingSession(tmp_path)
+    session = RecordingSession(tmp_path / "env")
+    session.env_dir.mkdir()
+    with pytest.raises(SessionError, match=r"^there is no uv.lock: run `uv lock` and commit it"):
+        noxfile.install(session)
+    (project / "uv.lock").write_text("version = 1\n", encoding="utf-8")
+    monkeypatch.setenv("UV_CHECK", "1")
+    with pytest.raises(SessionError, match=r"^uv.lock is out of date with pyproject.toml"):
+        noxfile.install(session)
+    assert session.installs == []
+    monkeypatch.setenv("UV_CHECK", "0")
     noxfile.install(session)
-    assert len(session.installs) == 1 and session.installs[0][:2] == ("-e", ".")
-    noxfile.install(session)  # reused, pyproject.toml unchanged
-    assert len(session.installs) == 1
-    assert session.logged == [
-        "installed from this pyproject.toml already; `nox --reuse-venv no` reinstalls"
+    assert session.installs == [
+        ((str(uv), "sync", "--locked"), {"UV_PROJECT_ENVIRONMENT": str(session.env_dir)})
     ]
-    (tmp_path / noxfile.INSTALLED_FROM).write_text("an older pyproject.toml", encoding="utf-8")
+    noxfile.install(session)  # reused, the same lock
+    assert len(session.installs) == 1
+    assert session.logged == ["synced from this uv.lock already; `nox --reuse-venv no` reinstalls"]
+    (project / "uv.lock").write_text("version = 1\n# another resolution\n", encoding="utf-8")
     noxfile.install(session)
     assert len(session.installs) == 2
     (tmp_path / "new").mkdir()

@@ -12,10 +12,20 @@ from pathlib import Path
 from typing import Any
 
 NOT_INSTALLED = "not installed"
+LOCK_FILE = "uv.lock"  # the exact versions every install of the project uses (uv sync --locked)
 
 
 def sha256_of(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def lock_sha256(root: Path) -> str:
+    """The sha256 of the project's uv.lock, line endings normalized (a Windows checkout
+    hashes as a Linux one); "" when the project has none."""
+    path = root / LOCK_FILE
+    if not path.is_file():
+        return ""
+    return hashlib.sha256(path.read_bytes().replace(b"\r\n", b"\n")).hexdigest()
 
 
 def installed_versions(names: Iterable[str]) -> dict[str, str]:

@@ -19,7 +19,17 @@ from .plan import Plan
 from .reviewed import FACTS, facts_of, plan_digest
 
 TEMPLATES = "templates"
-_VERSIONED = ("aws-cdk-lib", "boto3", "cdk-nag", "scikit-learn")
+# The tools that build what is deployed: the CDK (templates) and the model's libraries.
+_VERSIONED = (
+    "aws-cdk-lib",
+    "boto3",
+    "cdk-nag",
+    "constructs",
+    "jsii",
+    "numpy",
+    "scikit-learn",
+    "scipy",
+)
 
 
 @dataclass(frozen=True)
@@ -32,6 +42,7 @@ class Manifest:
     templates: Mapping[str, str]  # stack name -> sha256
     versions: Mapping[str, str]
     plan_digest: str  # of plan-facts.json's facts: what a review and --plan name
+    lock_sha256: str = ""  # uv.lock's sha256: the dependencies it was built with ("" none)
 
     def to_json(self) -> str:
         return json.dumps(self.__dict__, indent=2, sort_keys=True, default=dict) + "\n"
@@ -49,9 +60,10 @@ def write_bundle(
     templates: Sequence[tuple[str, Path]],
     revision: tuple[str, str | None],
     project: str,
+    lock_sha256: str = "",
 ) -> Manifest:
     """Write the bundle into folder (created) and return its manifest; revision is the
-    (commit, ref) the templates were built from."""
+    (commit, ref) the templates were built from, lock_sha256 its uv.lock's."""
     (folder / TEMPLATES).mkdir(parents=True, exist_ok=True)
     hashes = {}
     for stack_name, template in templates:
@@ -68,6 +80,7 @@ def write_bundle(
         templates=hashes,
         versions=versions(project),
         plan_digest=plan_digest(facts),
+        lock_sha256=lock_sha256,
     )
     (folder / FACTS).write_text(facts.to_json(), encoding="utf-8")
     (folder / "plan.json").write_text(plan.to_json(), encoding="utf-8")

@@ -18,6 +18,7 @@ from rich.console import Console
 
 from .. import caching
 from ..config import Settings
+from ..digests import lock_sha256
 from ..infra.synth_cache import cached_synth
 from .ledger import new_deploy_id
 from .pipeline import DeployOutcome, DeployRequest, Result, Source, run_pipeline
@@ -84,4 +85,5 @@ def working_tree(run: Run, folder: Path, package: Callable[[Path], PackagedModel
         model=packaged,
         commit=run.git.commit,
         ref=run.git.ref,
+        lock_sha256=lock_sha256(run.root),
     )

@@ -127,18 +127,56 @@ def check_account(environment: Environment, caller_account: str, principal: str)
 
 def check_promotion(
     environment: Environment, commit: str, source_records: Iterable[DeployRecord]
-) -> None:
-    """The commit must have deployed successfully to policy.promotion_from first."""
+) -> DeployRecord | None:
+    """The commit must have deployed successfully to policy.promotion_from first; returns
+    the newest such record (records newest first), whose bytes check_promoted_bytes holds
+    this deploy to. None when the environment promotes from nowhere."""
     source = environment.policy.promotion_from
     if source is None:
-        return
+        return None
     for record in source_records:
         if record.commit == commit and record.outcome is Outcome.SUCCEEDED:
-            return
+            return record
     raise Refusal(
         f"{environment.name} takes only commits already deployed to {source}, and "
         f"{commit[:7]} has no successful deploy there; deploy it to {source} first"
     )
+
+
+def check_promoted_bytes(
+    environment: Environment, promoted: DeployRecord, model_sha256: str, lock_sha256: str
+) -> None:
+    """Promote bytes, not commits: the model packaged here and the uv.lock it was built
+    with are the ones the source environment ran for this commit (promoted: its record).
+    Packaging is reproducible (same commit and locked libraries, same bytes), so a
+    different digest means something else would run here than ran there."""
+    source, commit = promoted.environment, promoted.commit[:7]
+    ran = f"{source}'s deploy {promoted.deploy_id} of {commit}"
+    if not lock_sha256:
+        raise Refusal(
+            f"this checkout has no uv.lock, so what {environment.name} would run cannot be "
+            f"compared with what {source} ran; run `uv lock`, commit uv.lock and deploy that "
+            f"commit to {source} first"
+        )
+    if not promoted.lock_sha256:
+        raise Refusal(
+            f"{ran} recorded no uv.lock (it predates lock recording or had none), so "
+            f"{environment.name} cannot take its bytes; deploy {commit} to {source} again first"
+        )
+    if promoted.lock_sha256 != lock_sha256:
+        raise Refusal(
+            f"uv.lock here ({lock_sha256[:12]}…) is not the one {ran} was built with "
+            f"({promoted.lock_sha256[:12]}…); {environment.name} takes only the dependencies "
+            f"{source} ran: deploy from that commit's committed uv.lock"
+        )
+    if promoted.model_sha256 != model_sha256:
+        raise Refusal(
+            f"the model packaged here ({model_sha256[:12]}…) is not the one {ran} served "
+            f"({promoted.model_sha256[:12]}…): packaging did not reproduce it, so the "
+            "libraries here differ from the lock (run `uv sync --locked`, or deploy through "
+            f"nox, which installs exactly uv.lock); {environment.name} takes only the model "
+            f"{source} ran"
+        )
 
 
 def check_not_busy(statuses: Mapping[str, tuple[str, int]]) -> None:

@@ -91,6 +91,9 @@ class DeployRecord:
     # The approvals of that plan the execute counted, one per person (approvals.py): who,
     # login, principal, source and at; () where none were needed or the record predates them.
     approvals: tuple[Mapping[str, str], ...] = ()
+    # The sha256 of the uv.lock the deployed templates and model were built with (a
+    # rollback: its target's); "" for records before it, or a project without a lock.
+    lock_sha256: str = ""
     schema: int = SCHEMA
 
     def to_json(self) -> str:

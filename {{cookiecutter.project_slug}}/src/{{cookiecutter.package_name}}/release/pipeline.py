@@ -86,6 +86,7 @@ class Source:
     ref: str | None
     kind: str = "deploy"
     rollback: Mapping[str, str] = field(default_factory=dict)  # "from" and "to" deploy ids
+    lock_sha256: str = ""  # the uv.lock it was built with (digests.lock_sha256)
 
 
 @dataclass(frozen=True)
@@ -117,12 +118,14 @@ class DeployOutcome:
 def run_pipeline(
     run: Run, request: DeployRequest, deploy_id: str, build: Callable[[Path], Source]
 ) -> DeployOutcome:
-    """Build, plan, then stop or apply. Before a plan exists, a failure leaves no folder."""
+    """Build, plan, then stop or apply. A deploy promoted from another environment must have
+    built the bytes that environment ran (guardrails.check_promoted_bytes). Before a plan
+    exists, a failure leaves no folder."""
     if request.execute and run.ledger.exists():
         upload_pending(run.ledger, run.deploys, run.out)
     folder = run.deploys / deploy_id
     try:
-        planned = plan_source(run, request, build(folder), folder)
+        planned = plan_source(run, request, _built(run, build, folder), folder)
     except BaseException:
         if not (folder / "bundle" / "manifest.json").exists():
             shutil.rmtree(folder, ignore_errors=True)
@@ -130,13 +133,7 @@ def run_pipeline(
     executing = False
     try:
         if request.plan is not None:
-            check_reviewed(run, request.plan, planned)
-            planned = replace(planned, reviewed=request.plan)
-            if request.execute:
-                counted = check_approvals(
-                    run, _plans(run), request.plan, planned.digest, planned.source.kind
-                )
-                planned = replace(planned, approvals=counted)
+            planned = _reviewed(run, request, request.plan, planned)
         # A dry run keeps its plan even without changes: a commit that changes nothing
         # deployed still needs an execute (with --plan where policy asks) to be recorded
         # there, and a rollback's plan is what its approvers approve.
@@ -164,6 +161,28 @@ def run_pipeline(
             delete_change_sets(run.aws.client("cloudformation"), planned.plan.stacks)
     result = Result.SUCCEEDED if planned.plan.has_changes else Result.NO_CHANGES
     return DeployOutcome(result, deploy_id, planned.bundle, planned.plan, record)
+
+
+def _built(run: Run, build: Callable[[Path], Source], folder: Path) -> Source:
+    """The source built into folder; a deploy promoted from another environment must have
+    built the bytes that environment ran (guardrails.check_promoted_bytes)."""
+    source = build(folder)
+    if run.promoted is not None and source.kind == "deploy":
+        guardrails.check_promoted_bytes(
+            run.environment, run.promoted, source.model_sha256, source.lock_sha256
+        )
+    return source
+
+
+def _reviewed(run: Run, request: DeployRequest, plan: str, planned: Planned) -> Planned:
+    """The plan made now is the reviewed one (its digest), and an execute of it has the
+    approvals the environment's policy asks for."""
+    check_reviewed(run, plan, planned)
+    planned = replace(planned, reviewed=plan)
+    if request.execute:
+        counted = check_approvals(run, _plans(run), plan, planned.digest, planned.source.kind)
+        planned = replace(planned, approvals=counted)
+    return planned
 
 
 def plan_source(run: Run, request: DeployRequest, source: Source, folder: Path) -> Planned:
@@ -203,6 +222,7 @@ def plan_source(run: Run, request: DeployRequest, source: Source, folder: Path) 
         templates=source.templates,
         revision=(source.commit, source.ref),
         project=run.settings.project.name,
+        lock_sha256=source.lock_sha256,
     )
     run.out.print(plan_renderable(plan, cost))
     run.out.print(f"bundle: {folder / 'bundle'}")
@@ -466,6 +486,7 @@ def _record(run: Run, planned: Planned, progress: _Progress) -> DeployRecord:
         sequence=progress.sequence,
         plan={"id": planned.reviewed, "digest": planned.digest} if planned.reviewed else {},
         approvals=tuple(approval.as_record() for approval in planned.approvals),
+        lock_sha256=source.lock_sha256,
     )
 
 

@@ -26,7 +26,7 @@ from .git import GitState, git, read_state
 from .github import GitHub, check_commit_ci
 from .github import connect as connect_github
 from .github_deployment import run_url
-from .ledger import Ledger, ledger_of, utc_now
+from .ledger import DeployRecord, Ledger, ledger_of, utc_now
 from .plan import pending_change_sets, stack_status
 
 
@@ -54,6 +54,9 @@ class Run:
     github: GitHub | None  # None without GITHUB_TOKEN: no CI check (unless required)
     git: GitState | None  # None for a rollback, which deploys no working tree
     started: tuple[float, str]  # monotonic seconds and UTC time at preflight
+    # The source environment's successful deploy of this commit (policy.promotion_from),
+    # whose model and lock a deploy here must equal; None without promotion (or a rollback).
+    promoted: DeployRecord | None = None
 
     @property
     def out(self) -> Console:
@@ -118,8 +121,9 @@ def preflight(
     account, principal = caller_identity(aws)
     guardrails.check_account(environment, account, principal)
     source = environment.policy.promotion_from
+    promoted = None
     if state is not None and source is not None:
-        guardrails.check_promotion(
+        promoted = guardrails.check_promotion(
             environment, state.commit, ledger_of(settings, settings.environment(source)).records()
         )
     cloudformation = aws.client("cloudformation")
@@ -140,4 +144,5 @@ def preflight(
         github=github,
         git=state,
         started=started,
+        promoted=promoted,
     )

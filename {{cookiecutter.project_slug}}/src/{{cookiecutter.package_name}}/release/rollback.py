@@ -257,6 +257,7 @@ def _deploy_source(
             ref=target.ref,
             kind="rollback",
             rollback={"from": serving.deploy_id, "to": target.deploy_id},
+            lock_sha256=target.lock_sha256,
         )
 
     return target.commit, build
@@ -328,6 +329,7 @@ def _model_package_source(
             ref=serving.ref,
             kind="rollback",
             rollback={"from": serving.deploy_id, "model_package": package.arn},
+            lock_sha256=serving.lock_sha256,
         )
 
     return serving.commit, build
