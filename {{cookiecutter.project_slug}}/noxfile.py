@@ -74,9 +74,10 @@ def install(session: nox.Session) -> None:
         session.error(f"there is no {LOCK}: run `uv lock` and commit it (sessions install from it)")
     checked = subprocess.run([uv, "lock", "--check"], capture_output=True, text=True, check=False)
     if checked.returncode != 0:
+        said = next((line.strip() for line in checked.stderr.splitlines() if line.strip()), "")
         session.error(
-            f"{LOCK} is out of date with pyproject.toml: run `uv lock` and commit {LOCK} "
-            "(sessions install only what a current lock pins)"
+            f"{LOCK} is not current with pyproject.toml (uv lock --check: {said or 'failed'}): "
+            f"run `uv lock` and commit {LOCK} (sessions install only what a current lock pins)"
         )
     stamp = session.env_dir / INSTALLED_FROM
     wanted = hashlib.sha256(LOCK.read_bytes() + Path("pyproject.toml").read_bytes()).hexdigest()

@@ -121,6 +121,8 @@ class GitHubStandIn:
         for method, pattern, handler in (
             ("GET", repo, self._get_repo),
             ("GET", rf"{repo}/commits/([^/]+)/status", self._combined_status),
+            ("GET", rf"{repo}/commits/([^/]+)/statuses", self._list_statuses),
+            ("POST", rf"{repo}/statuses/([^/]+)", self._create_status),
             ("GET", rf"{repo}/commits/([^/]+)/check-runs", self._list_check_runs),
             ("POST", rf"{repo}/deployments", self._create_deployment),
             ("POST", rf"{repo}/deployments/(\d+)/statuses", self._create_deployment_status),
@@ -473,6 +475,30 @@ class GitHubStandIn:
             "commit_url": f"{self._api_repo}/commits/{sha}",
             "url": f"{self._api_repo}/commits/{sha}/status",
         }
+
+    def _list_statuses(self, sha: str, query: dict[str, list[str]], **_: Any) -> tuple[int, Any]:
+        newest_first = list(reversed(self.statuses.get(sha, [])))
+        size, page = int(query.get("per_page", ["30"])[0]), int(query.get("page", ["1"])[0])
+        return 200, newest_first[(page - 1) * size : page * size]
+
+    def _create_status(self, sha: str, body: Any, token: str, **_: Any) -> tuple[int, Any]:
+        if not isinstance(body, dict) or body.get("state") not in {
+            "error",
+            "failure",
+            "pending",
+            "success",
+        }:
+            raise _invalid("Validation Failed", errors=[{"field": "state", "code": "invalid"}])
+        if len(body.get("description") or "") > 140:
+            raise _invalid("Validation Failed", errors=[{"field": "description", "code": "long"}])
+        creator = self.people.get(token, "github-actions[bot]")
+        self.add_status(sha, str(body.get("context") or "default"), str(body["state"]))
+        status = self.statuses[sha][-1]
+        status |= {
+            "description": body.get("description", ""),
+            "creator": self._user_json(creator, self.users.get(creator, 41898282)),
+        }
+        return 201, status
 
     def _list_check_runs(self, sha: str, query: dict[str, list[str]], **_: Any) -> tuple[int, Any]:
         runs = self.check_runs.get(sha, [])

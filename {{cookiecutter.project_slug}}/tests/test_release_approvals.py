@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import json
 import shutil
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -90,6 +91,24 @@ def test_one_person_counts_once_whatever_identities_they_use() -> None:
     assert sorted(a.who for a in result.counted) == ["alice", "carol"]
     assert not counted(TWO, [laptop, other_role]).enough
     assert not counted(TWO, [gate_1, gate_2]).enough
+
+
+def test_a_person_is_the_deployer_by_any_identity_they_used() -> None:
+    """People are grouped first: an approval under another principal, tied by its login to
+    one under the deployer's principal, is the deployer's too."""
+    deployer = Person(DEPLOYER.principal, "")
+    as_deployer = replace(approval("dana"), login="dana-gh")
+    other_role = approval("dana-admin", login="dana-gh")
+    result = tally(
+        TWO,
+        [as_deployer, other_role, approval("alice"), approval("bob")],
+        plan=PLAN,
+        digest=DIGEST,
+        deployer=deployer,
+        teams_of={},
+    )
+    assert sorted(a.who for a in result.counted) == ["alice", "bob"]
+    assert [(a.who, why) for a, why in result.ignored] == [("dana-gh", "is the deployer")]
 
 
 def test_an_approval_of_another_digest_does_not_count() -> None:
@@ -294,32 +313,86 @@ def s3_delete_plan(aws: str, plan: str) -> None:
                 s3.delete_object(Bucket=bucket["Name"], Key=item["Key"])
 
 
-def test_an_approval_of_another_digest_is_not_counted_at_execute(aws: str, repo: Path) -> None:
+def approved_by_alice_with_another_file(
+    aws: str, repo: Path, name: str, **changes: str
+) -> tuple[Settings, str]:
+    """A plan alice approved (kept in this checkout: no ledger yet), and beside her approval
+    a file `name` that copies hers with `changes`; the settings and the plan's id."""
     settings = two_person(aws)
     planned, _ = run(settings, repo)
-    plan = planned.deploy_id
-    approve_as(settings, repo, plan, "alice")
-    folder = repo / "build" / "deploys" / "local" / plan / "approvals"
-    forged = json.loads(next(folder.glob("*.json")).read_text(encoding="utf-8"))
-    forged |= {"digest": "e" * 64, "principal": "arn:aws:iam::123456789012:user/mallory"}
-    forged |= {"user_id": "mallory"}
-    (folder / "mallory.json").write_text(json.dumps(forged), encoding="utf-8")
+    approve_as(settings, repo, planned.deploy_id, "alice")
+    folder = repo / "build" / "deploys" / "local" / planned.deploy_id / "approvals"
+    alice = json.loads(next(folder.glob("*.json")).read_text(encoding="utf-8"))
+    (folder / name).write_text(json.dumps(alice | changes), encoding="utf-8")
+    return settings, planned.deploy_id
+
+
+def test_an_approval_of_another_digest_is_not_counted_at_execute(aws: str, repo: Path) -> None:
+    mallory = "arn:aws:iam::123456789012:user/mallory"
+    settings, plan = approved_by_alice_with_another_file(
+        aws, repo, "mallory.json", digest="e" * 64, principal=mallory, user_id="mallory"
+    )
     message = refused(aws, lambda: run(settings, repo, execute=True, plan=plan))
     assert "mallory approved another plan" in message and "missing 1" in message
+
+
+def test_an_approval_written_for_someone_else_is_refused(aws: str, repo: Path) -> None:
+    """One file per approver, named by their AWS user id: a file under one name claiming
+    another approver (the way to pass one person off as two) stops the execute."""
+    bob = "arn:aws:iam::123456789012:user/bob"
+    settings, plan = approved_by_alice_with_another_file(
+        aws, repo, "mallory.json", user_id="BOBSID", principal=bob
+    )
+    message = refused(aws, lambda: run(settings, repo, execute=True, plan=plan))
+    assert message.endswith(
+        "names the approver 'BOBSID', whose approval has another name: someone wrote it for "
+        "them; remove it"
+    )
+
+
+def test_once_the_ledger_exists_approvals_on_a_checkout_do_not_count(aws: str, repo: Path) -> None:
+    settings = two_person(aws)
+    plan = deployed_then_planned(aws, repo, settings).deploy_id
+    approve_as(settings, repo, plan, "alice")  # into the ledger
+    folder = repo / "build" / "deploys" / "local" / plan / "approvals"
+    folder.mkdir(parents=True)
+    bob = {
+        "plan": plan,
+        "digest": json.loads(
+            (repo / "build" / "deploys" / "local" / plan / "bundle" / "manifest.json").read_text(
+                encoding="utf-8"
+            )
+        )["plan_digest"],
+        "environment": "local",
+        "principal": "arn:aws:iam::123456789012:user/bob",
+        "user_id": "BOBSID",
+        "login": "",
+        "source": "invoke approve",
+        "at": "2026-12-06T10:00:00+00:00",
+    }
+    (folder / "BOBSID.json").write_text(json.dumps(bob), encoding="utf-8")
+    message = refused(aws, lambda: run(settings, repo, execute=True, plan=plan, package=retrained))
+    assert "it has 1: alice (invoke approve); missing 1" in message
 
 
 # --- in GitHub Actions: the gates of the Deploy run -------------------------------------------
 
 
 def actions_environ(github_api: GitHubStandIn, run_id: int, **extra: str) -> dict[str, str]:
-    return github_api.environ(
-        GITHUB_ACTIONS="true",
-        GITHUB_RUN_ID=str(run_id),
-        GITHUB_ACTOR="dana",
-        GITHUB_TRIGGERING_ACTOR="dana",
-        **dict(CONFIRM),
-        **extra,
-    )
+    """What the Deploy workflow's job has: GitHub's variables, and AWS credentials whose
+    session the workflow names deploy-<env>-<run id> (on the local AWS: that IAM user)."""
+    actions = {
+        "GITHUB_ACTIONS": "true",
+        "GITHUB_RUN_ID": str(run_id),
+        "GITHUB_ACTOR": "dana",
+        "GITHUB_TRIGGERING_ACTOR": "dana",
+        "LOCAL_AWS_USER": f"deploy-local-{run_id}",
+    }
+    return github_api.environ(**{**actions, **dict(CONFIRM), **extra})
+
+
+def head(repo: Path) -> str:
+    return git(repo, "rev-parse", "HEAD")
 
 
 def prod_shaped(url: str) -> Settings:
@@ -337,7 +410,7 @@ def test_the_deploy_runs_gates_count_by_person_and_team(
     reader = github_api.add_person("org-reader")
     planned, _ = run(settings, repo)
     plan = planned.deploy_id
-    github_api.add_run(77, f"Deploy local: execute plan {plan}", started_by="dana")
+    github_api.add_run(77, f"Deploy local: execute plan {plan}", "dana", head(repo))
     environ = actions_environ(github_api, 77)
 
     def execute(**extra: str) -> tuple[DeployOutcome, str]:
@@ -371,7 +444,7 @@ def test_a_runs_gates_count_only_for_the_plan_its_title_names(
 ) -> None:
     settings = two_person(aws)
     planned, _ = run(settings, repo)
-    github_api.add_run(78, "Deploy local", started_by="dana")
+    github_api.add_run(78, "Deploy local", "dana", head(repo))
     github_api.review_gate(78, "carol", "local")
     github_api.review_gate(78, "erin", "local-approval-2")
     message = refused(
@@ -409,6 +482,72 @@ def test_laptop_approvals_need_a_verified_login_where_teams_count(
     dana = {**github_api.environ(**dict(CONFIRM)), "GITHUB_TOKEN": github_api.add_person("dana")}
     outcome, _ = run(settings, repo, execute=True, plan=plan, environ=dana)
     assert [a["who"] for a in outcome.record.approvals] == ["alice", "bob"]  # type: ignore[union-attr]
+    # Each approval is on GitHub too, as a status its approver created on the plan's commit.
+    statuses = [(s["context"], s["creator"]["login"]) for s in github_api.statuses[head(repo)]]
+    assert statuses == [(f"approval/local/{plan}", "alice"), (f"approval/local/{plan}", "bob")]
+
+
+def test_a_login_only_an_approval_file_claims_does_not_count(
+    aws: str, repo: Path, github_api: GitHubStandIn
+) -> None:
+    """Where teams count, a login counts only as GitHub vouches for it: mallory, in no
+    team, approves in her own name but writes bob's login into her file."""
+    settings = prod_shaped(aws)
+    github_api.add_team(*MAINTAINERS.split("/"), "alice")
+    github_api.add_team(*MANAGERS.split("/"), "bob", "mallory")
+    planned, _ = run(settings, repo)
+    plan = planned.deploy_id
+    api = {"GITHUB_API_URL": github_api.url, "GITHUB_REPOSITORY": github_api.repository}
+    approve_as(settings, repo, plan, "alice", GITHUB_TOKEN=github_api.add_person("alice"), **api)
+    approve_as(
+        settings, repo, plan, "mallory", GITHUB_TOKEN=github_api.add_person("mallory"), **api
+    )
+    org, team = MANAGERS.split("/")
+    github_api.members[(org, team)].discard("mallory")  # she left the team
+    folder = repo / "build" / "deploys" / "local" / plan / "approvals"
+    (mallory,) = [p for p in folder.glob("*.json") if "mallory" in p.read_text(encoding="utf-8")]
+    mallory.write_text(mallory.read_text(encoding="utf-8").replace('"mallory"', '"bob"'))
+    dana = {**github_api.environ(**dict(CONFIRM)), "GITHUB_TOKEN": github_api.add_person("dana")}
+    message = refused(aws, lambda: run(settings, repo, execute=True, plan=plan, environ=dana))
+    assert "it has 1: alice (invoke approve)" in message
+    assert "mallory is not in" in message  # GitHub says the status is hers, not bob's
+
+
+def test_github_actions_is_believed_only_inside_its_own_run(
+    aws: str, repo: Path, github_api: GitHubStandIn
+) -> None:
+    """A laptop that sets GitHub's variables (or a stale run id) is not a workflow run: its
+    AWS session is not the run's, and the run it names is not running this commit."""
+    settings = two_person(aws)
+    planned, _ = run(settings, repo)
+    plan = planned.deploy_id
+    github_api.add_run(79, f"Deploy local: execute plan {plan}", "dana", head(repo))
+    laptop = {**actions_environ(github_api, 79), "LOCAL_AWS_USER": ""}
+    message = refused(aws, lambda: run(settings, repo, execute=True, plan=plan, environ=laptop))
+    assert message.startswith("run 79 is not this deploy's own GitHub Actions run (the AWS ")
+    assert "not the workflow's deploy-local-79" in message
+    github_api.runs[79] |= {"status": "completed", "head_sha": "b" * 40}
+    message = refused(
+        aws,
+        lambda: run(
+            settings, repo, execute=True, plan=plan, environ=actions_environ(github_api, 79)
+        ),
+    )
+    assert "GitHub says it is completed, not in_progress; it runs bbbbbbb, not " in message
+
+
+def test_the_deployer_is_who_github_says_started_the_run(
+    aws: str, repo: Path, github_api: GitHubStandIn
+) -> None:
+    settings = two_person(aws)
+    planned, _ = run(settings, repo)
+    plan = planned.deploy_id
+    github_api.add_run(80, f"Deploy local: execute plan {plan}", "dana", head(repo))
+    github_api.review_gate(80, "dana", "local")  # as if prevent-self-review were off
+    github_api.review_gate(80, "erin", "local-approval-2")
+    ghost = actions_environ(github_api, 80, GITHUB_TRIGGERING_ACTOR="ghost", GITHUB_ACTOR="ghost")
+    message = refused(aws, lambda: run(settings, repo, execute=True, plan=plan, environ=ghost))
+    assert "dana is the deployer" in message and "missing 1" in message
 
 
 # --- rollbacks ------------------------------------------------------------------------------

@@ -200,7 +200,8 @@ def test_nox_installs_exactly_a_current_lock_and_again_only_when_it_changes(
     uv = tmp_path / "uv"
     uv.write_text(
         '#!/bin/sh\necho "$@" >> "$UV_CALLS"\n'
-        'if [ "$1 $2" = "lock --check" ]; then exit "$UV_CHECK"; fi\n',
+        'if [ "$1 $2" = "lock --check" ] && [ "$UV_CHECK" != 0 ]; then\n'
+        "  echo 'error: The lockfile at `uv.lock` needs to be updated' >&2; exit 1\nfi\n",
         encoding="utf-8",
     )
     uv.chmod(0o755)
@@ -221,7 +222,11 @@ def test_nox_installs_exactly_a_current_lock_and_again_only_when_it_changes(
         noxfile.install(session)
     (project / "uv.lock").write_text("version = 1\n", encoding="utf-8")
     monkeypatch.setenv("UV_CHECK", "1")
-    with pytest.raises(SessionError, match=r"^uv.lock is out of date with pyproject.toml"):
+    with pytest.raises(
+        SessionError,
+        match=r"^uv.lock is not current with pyproject.toml \(uv lock --check: error: The "
+        r"lockfile at `uv.lock` needs to be updated\): run `uv lock` and commit uv.lock",
+    ):
         noxfile.install(session)
     assert session.installs == []
     monkeypatch.setenv("UV_CHECK", "0")

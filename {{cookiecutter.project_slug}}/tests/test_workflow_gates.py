@@ -30,5 +30,8 @@ def test_the_second_gate_serves_every_environment_that_needs_two_approvals(
         f"deploy.yml's second_approval job gates {gated}, but config/environments.toml asks "
         f"two approvals of {needed}: make the list in its `if:` {json.dumps(needed)}"
     )
+    # The job waits on the gate `invoke governance` creates for each of those environments.
     assert "environment: ${{ '{{' }} inputs.environment }}-approval-2" in text
-    assert gates("prod", 2)[1] == "prod-approval-2"  # the name governance gives the gate
+    for name in needed:
+        required = settings.environment(name).policy.approvals_required
+        assert gates(name, required)[1:] == (f"{name}-approval-2",)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 from ..config import Policy
@@ -143,19 +143,25 @@ def tally(
     deployer: Person,
     teams_of: Mapping[str, frozenset[str]],
 ) -> Tally:
-    """Count the approvals of `plan` with `digest`: one per person, the deployer and people
-    outside the teams left out (with why). teams_of: GitHub login (lower case) -> the
-    rule's teams that login belongs to."""
-    eligible: list[Approval] = []
+    """Count the approvals of `plan` with `digest`: grouped into people first (a shared
+    principal or login joins two), then a person is left out (with why) when any of their
+    approvals is the deployer's or, where teams count, none carries a login in the teams.
+    teams_of: GitHub login (lower case) -> the rule's teams that login belongs to."""
+    current: list[Approval] = []
     ignored: list[tuple[Approval, str]] = []
     for approval in sorted(approvals, key=lambda a: (a.at, a.source, a.who)):
-        why = _why_not(rule, approval, (plan, digest), deployer, teams_of)
-        if why:
+        if (approval.plan, approval.digest) != (plan, digest):
+            why = f"approved another plan ({approval.plan}, digest {approval.digest[:12]}…)"
             ignored.append((approval, why))
         else:
-            eligible.append(approval)
-    people = _people(eligible)
-    counted = tuple(group[0] for group in people)
+            current.append(approval)
+    people: list[list[Approval]] = []
+    for group in _people(current):
+        why = _why_not(rule, group, deployer, teams_of)
+        if why:
+            ignored.append((_one_of(group), why))
+        else:
+            people.append(group)
     missing_teams: tuple[str, ...] = ()
     if rule.one_per_team:
         members = [
@@ -163,24 +169,33 @@ def tally(
             for group in people
         ]
         missing_teams = _unmatched(rule.teams, members)
+    counted = tuple(_one_of(group) for group in people)
     return Tally(rule, counted, tuple(_dedupe(ignored)), missing_teams)
+
+
+def _one_of(group: Sequence[Approval]) -> Approval:
+    """One person's approvals as one: the first that names a login (else the first), with
+    the principal another of them names."""
+    chosen = next((a for a in group if a.login), group[0])
+    if chosen.principal:
+        return chosen
+    known = next((a for a in group if a.principal), chosen)
+    return replace(chosen, principal=known.principal, user_id=known.user_id)
 
 
 def _why_not(
     rule: Rule,
-    approval: Approval,
-    plan: tuple[str, str],  # deploy id, digest
+    group: Sequence[Approval],
     deployer: Person,
     teams_of: Mapping[str, frozenset[str]],
 ) -> str:
-    if (approval.plan, approval.digest) != plan:
-        return f"approved another plan ({approval.plan}, digest {approval.digest[:12]}…)"
-    if not rule.deployer_may_approve and deployer.is_(approval):
+    if not rule.deployer_may_approve and any(deployer.is_(a) for a in group):
         return "is the deployer"
     if rule.teams:
-        if not approval.login:
+        logins = {a.login.lower() for a in group if a.login}
+        if not logins:
             return "has no verified GitHub login (the teams are GitHub's)"
-        if not teams_of.get(approval.login.lower()):
+        if not any(teams_of.get(login) for login in logins):
             return f"is not in {' or '.join(rule.teams)}"
     return ""
 
@@ -231,7 +246,14 @@ def _dedupe(ignored: list[tuple[Approval, str]]) -> list[tuple[Approval, str]]:
     return kept
 
 
+# The Deploy workflow waits on at most this many gates: the environment's own and, for an
+# environment whose plans need two or more approvals, <env>-approval-2. More approvals than
+# gates come from `invoke approve`.
+WORKFLOW_GATES = 2
+
+
 def gates(environment: str, required: int) -> tuple[str, ...]:
-    """The GitHub environments that gate a Deploy run of an environment, one per required
-    approval: the environment's own (it holds the deploy role), then <env>-approval-2 .. -N."""
-    return (environment, *(f"{environment}-approval-{k}" for k in range(2, required + 1)))
+    """The GitHub environments that gate a Deploy run of an environment: its own (it holds
+    the deploy role), then <env>-approval-2 where a plan needs two approvals or more."""
+    count = min(max(required, 1), WORKFLOW_GATES)
+    return (environment, *(f"{environment}-approval-{k}" for k in range(2, count + 1)))

@@ -2,9 +2,11 @@
 
 The approver's identity is what AWS and GitHub say, not what they type: the STS principal
 of their credentials (in the environment's account), and the login of their GITHUB_TOKEN
-where one is set (needed where the environment counts approvals by team). The approval
-names the plan's deploy id and digest and is kept beside the plan (kept_plans.py); an
-execute of that plan counts it (approval_sources.py). Nothing here deploys anything.
+where one is set (needed where the environment counts approvals by team). With a token,
+the approval is first posted as the commit status approval/<env>/<plan> on the plan's
+commit, naming the digest: GitHub records who created it, which is what vouches for the
+login (approval_sources.py). Then it is kept beside the plan (kept_plans.py) with the
+principal. Nothing here deploys anything.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from . import guardrails
 from .approval_sources import approvers, memberships
 from .approvals import Approval, Rule
 from .aws import caller, connect, local_user_of
+from .github import approval_context
 from .github import connect as connect_github
 from .kept_plans import KeptPlans
 from .ledger import ledger_of, utc_now
@@ -97,14 +100,22 @@ def approve(
         source="invoke approve",
         at=utc_now(),
     )
+    before = plans.approvals(request.plan)  # unreadable or misnamed ones stop it here
+    on_github = ""
+    if github is not None and login:
+        context = approval_context(environment.name, request.plan)
+        github.post_status(facts.commit, context, f"{login} approved digest {digest}")
+        on_github = f" and as the status {context} on {facts.commit[:7]}"
     where = plans.add_approval(approval)
     out.print(
         f"approved plan {request.plan} of {environment.name} (digest {digest[:12]}…, commit "
         f"{facts.commit[:7]}, model {facts.model_sha256[:12]}…) as {approval.who} "
-        f"({who.principal}); kept in {where}"
+        f"({who.principal}); kept in {where}{on_github}"
     )
-    given = [a for a in plans.approvals(request.plan) if a.digest == digest]
-    out.print(f"plan {request.plan} is approved by {approvers(given)}; {_needs(environment)}")
+    given = [a for a in before if a.digest == digest and a.user_id != who.user_id]
+    out.print(
+        f"plan {request.plan} is approved by {approvers([*given, approval])}; {_needs(environment)}"
+    )
     return approval
 
 

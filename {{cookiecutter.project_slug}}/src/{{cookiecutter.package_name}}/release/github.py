@@ -44,6 +44,13 @@ _ERROR_KEYS = ("resource", "field", "code")
 _STATUS_DESCRIPTION_LIMIT = 140
 # With no required check names configured, every reported check must pass, and one must exist.
 ANY_CHECK = "any check"
+# The commit statuses `invoke approve` posts (approvals, not checks: CI status ignores them).
+APPROVAL_STATUS = "approval/"
+
+
+def approval_context(environment: str, plan: str) -> str:
+    """The status context of an approval of a plan: approval/<env>/<deploy-id>."""
+    return f"{APPROVAL_STATUS}{environment}/{plan}"
 
 
 def _retry() -> Retry:
@@ -138,6 +145,17 @@ class WorkflowRunInfo:
     title: str  # display_title: the workflow's run-name, as people saw it when approving
     head_sha: str
     started_by: str  # the triggering actor's login
+    status: str  # "in_progress" while its jobs run
+
+
+@dataclass(frozen=True)
+class StatusInfo:
+    """One commit status, with the login GitHub says created it."""
+
+    context: str
+    state: str
+    description: str
+    creator: str
 
 
 @dataclass(frozen=True)
@@ -201,7 +219,11 @@ class GitHub:
         return evaluate_ci(
             commit,
             required,
-            [(status.context, status.state) for status in combined.statuses],
+            [
+                (status.context, status.state)
+                for status in combined.statuses
+                if not status.context.startswith(APPROVAL_STATUS)
+            ],
             [(run.name, run.status, run.conclusion) for run in runs],
         )
 
@@ -283,7 +305,41 @@ class GitHub:
             title=str(data.get("display_title") or ""),
             head_sha=str(data.get("head_sha") or ""),
             started_by=str(triggering.get("login") or ""),
+            status=str(data.get("status") or ""),
         )
+
+    def post_status(self, commit: str, context: str, description: str) -> None:
+        """A success status on a commit (POST .../statuses/{sha}); GitHub records its creator:
+        the token's owner, which nobody can write for someone else."""
+        path = f"{self._path}/statuses/{commit}"
+        body = {
+            "state": "success",
+            "context": context,
+            "description": _one_line(description, _STATUS_DESCRIPTION_LIMIT),
+        }
+        self._call("POST", path, lambda: self._request("POST", path, body))
+
+    def statuses(self, commit: str) -> list[StatusInfo]:
+        """Every status of a commit, newest first (GET .../commits/{sha}/statuses), each with
+        the login that created it."""
+        path = f"{self._path}/commits/{commit}/statuses"
+        found: list[StatusInfo] = []
+        for page in range(1, 11):  # 1,000 statuses; GitHub keeps at most 1,000 per context
+            query = {"per_page": 100, "page": page}
+            data = self._call("GET", path, functools.partial(self._request, "GET", path, query))
+            items = [item for item in data or [] if isinstance(item, dict)]
+            found += [
+                StatusInfo(
+                    context=str(item.get("context") or ""),
+                    state=str(item.get("state") or ""),
+                    description=str(item.get("description") or ""),
+                    creator=str((item.get("creator") or {}).get("login") or ""),
+                )
+                for item in items
+            ]
+            if len(items) < 100:
+                break
+        return found
 
     def run_approvals(self, run_id: str) -> list[GateReview]:
         """The reviews of a workflow run's environment gates (GET .../approvals)."""

@@ -3,8 +3,11 @@
 A dry run's bundle goes to the ledger under releases/<env>/plans/<deploy-id>/ once the
 environment's artifact bucket exists; before its first deploy there is no bucket, and the
 plan stays in build/deploys/<env>/<deploy-id>/ where the dry run ran. Approvals go beside
-the plan they approve (approvals/<approver>.json), in the ledger when it exists, else in
-this checkout; reading looks in both, so an execute finds every approval of its plan.
+the plan they approve, one file per approver named by their AWS user id
+(approvals/<aws:userid>.json, so an IAM policy can let each person write only their own),
+in the ledger once it exists, else in this checkout (before the first deploy, where the
+plan is). Reading takes the ledger's once it exists, never a file this checkout holds then,
+and a file whose name is not its own approver's is refused.
 """
 
 from __future__ import annotations
@@ -19,7 +22,16 @@ from .ledger import Ledger
 from .reviewed import FACTS, PlanFacts
 
 APPROVALS = "approvals/"
-_UNSAFE = re.compile(r"[^A-Za-z0-9._@+=,:-]")
+# An AWS user id as a file name: kept whole in S3 keys (AROA…:session, what ${aws:userid}
+# is in a policy), with anything a file system may refuse replaced on disk.
+_UNSAFE_KEY = re.compile(r"[^A-Za-z0-9._@+=,:-]")
+_UNSAFE_FILE = re.compile(r"[^A-Za-z0-9._@+=,-]")
+
+
+def approval_name(user_id: str, *, on_disk: bool) -> str:
+    """approvals/<user id>.json, the one name an approver's approval may have."""
+    unsafe = _UNSAFE_FILE if on_disk else _UNSAFE_KEY
+    return f"{APPROVALS}{unsafe.sub('_', user_id)}.json"
 
 
 @dataclass(frozen=True)
@@ -69,31 +81,44 @@ class KeptPlans:
     def add_approval(self, approval: Approval) -> str:
         """Keep an approval beside its plan, one file per approver (a second approval by the
         same person replaces the first); where it went."""
-        name = f"{APPROVALS}{_UNSAFE.sub('_', approval.user_id or approval.login)}.json"
         body = approval.to_json().encode()
         if self.ledger.exists():
+            name = approval_name(approval.user_id, on_disk=False)
             return self.ledger.write_plan_file(approval.plan, name, body)
-        path = self.deploys / approval.plan / name
+        path = self.deploys / approval.plan / approval_name(approval.user_id, on_disk=True)
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(body)
         return str(path)
 
     def approvals(self, deploy_id: str) -> list[Approval]:
-        """Every approval kept for a plan, here and in the ledger; an unreadable one is a
-        Refusal naming it (never silently skipped)."""
-        found: dict[str, bytes] = {}
-        folder = self.deploys / deploy_id / APPROVALS
-        if folder.is_dir():
-            found |= {f"{folder / p.name}": p.read_bytes() for p in sorted(folder.glob("*.json"))}
-        kept = self.ledger.plan_files(deploy_id, APPROVALS)
-        prefix = f"{self.ledger.url()}plans/{deploy_id}/{APPROVALS}"
-        found |= {f"{prefix}{name}": body for name, body in kept.items()}
+        """Every approval kept for a plan: the ledger's once it exists, else this checkout's;
+        an unreadable one, or one under another approver's name, is a Refusal naming it
+        (never silently skipped, never believed)."""
+        found: list[tuple[str, str, bytes]] = []  # where, its name, its bytes
+        if self.ledger.exists():
+            prefix = f"{self.ledger.url()}plans/{deploy_id}/{APPROVALS}"
+            kept = self.ledger.plan_files(deploy_id, APPROVALS)
+            found += [
+                (f"{prefix}{name}", f"{APPROVALS}{name}", body) for name, body in kept.items()
+            ]
+            on_disk = False
+        else:
+            folder = self.deploys / deploy_id / APPROVALS
+            files = sorted(folder.glob("*.json")) if folder.is_dir() else []
+            found += [(str(p), f"{APPROVALS}{p.name}", p.read_bytes()) for p in files]
+            on_disk = True
         approvals = []
-        for where, body in found.items():
+        for where, name, body in found:
             try:
-                approvals.append(Approval.from_json(body.decode()))
+                approval = Approval.from_json(body.decode())
             except (ValueError, KeyError, TypeError, AttributeError) as error:
                 raise Refusal(
                     f"the approval {where} is not readable ({error}); remove it and approve again"
                 ) from None
+            if name != approval_name(approval.user_id, on_disk=on_disk):
+                raise Refusal(
+                    f"the approval {where} names the approver {approval.user_id!r}, whose "
+                    "approval has another name: someone wrote it for them; remove it"
+                )
+            approvals.append(approval)
         return approvals

@@ -153,8 +153,9 @@ def run_pipeline(
         deployment = _announce(run, planned)  # before any change: a refusal changes nothing
         executing = True
         record = apply(run, request, planned, deployment)
-    except Refusal:
-        shutil.rmtree(folder, ignore_errors=True)  # a plan refused before it ran is not kept
+    except ProjectError:
+        if not executing:  # a plan refused (or failing) before it ran is not kept
+            shutil.rmtree(folder, ignore_errors=True)
         raise
     finally:
         if not executing:
@@ -180,7 +181,8 @@ def _reviewed(run: Run, request: DeployRequest, plan: str, planned: Planned) -> 
     check_reviewed(run, plan, planned)
     planned = replace(planned, reviewed=plan)
     if request.execute:
-        counted = check_approvals(run, _plans(run), plan, planned.digest, planned.source.kind)
+        source = (planned.source.kind, planned.source.commit)
+        counted = check_approvals(run, _plans(run), plan, planned.digest, source)
         planned = replace(planned, approvals=counted)
     return planned
 
