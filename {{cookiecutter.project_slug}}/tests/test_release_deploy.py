@@ -408,6 +408,24 @@ def test_a_promotion_is_refused_a_model_its_source_did_not_run(aws: str, repo: P
     assert list((repo / "build" / "deploys" / "qa").iterdir()) == []  # nothing half-written
 
 
+def test_a_deploy_with_libraries_the_lock_does_not_pin_is_refused(
+    aws: str, local_settings: Settings, repo: Path
+) -> None:
+    """A laptop whose environment drifted from uv.lock would build other templates or
+    another model than the lock (whose hash the record keeps) says."""
+    from importlib.metadata import version
+
+    (repo / "uv.lock").write_text(
+        'version = 1\n\n[[package]]\nname = "boto3"\nversion = "0.0.1"\n', encoding="utf-8"
+    )
+    commit(repo, "uv.lock", (repo / "uv.lock").read_text(encoding="utf-8"))
+    message = refused(aws, lambda: run(local_settings, repo))
+    assert message == (
+        f"boto3 {version('boto3')} is installed, but uv.lock pins 0.0.1: a deploy builds only "
+        "with the locked versions; run `uv sync --locked` (nox sessions do) and retry"
+    )
+
+
 def test_a_promotion_is_refused_a_lock_its_source_did_not_run(aws: str, repo: Path) -> None:
     """A lock that is not committed can differ under one commit: the one qa would build
     with is compared with the one local's deploy recorded."""

@@ -89,6 +89,18 @@ def test_promotion_needs_a_successful_record_of_the_same_commit(settings: Settin
             guardrails.check_promotion(prod, COMMIT, records)
 
 
+def test_a_deploy_builds_only_with_the_versions_the_lock_pins() -> None:
+    locked = {"aws-cdk-lib": frozenset({"2.275.0"}), "numpy": frozenset({"2.2.6", "2.5.5"})}
+    guardrails.check_installed_as_locked(locked, {"aws-cdk-lib": "2.275.0", "numpy": "2.2.6"})
+    guardrails.check_installed_as_locked(locked, {"cdk-nag": "3.0.2"})  # not pinned: left alone
+    with pytest.raises(Refusal) as refused:
+        guardrails.check_installed_as_locked(locked, {"aws-cdk-lib": "2.280.0", "numpy": "1.26.4"})
+    assert str(refused.value) == (
+        "aws-cdk-lib 2.280.0 is installed, but uv.lock pins 2.275.0 (and 1 more): a deploy "
+        "builds only with the locked versions; run `uv sync --locked` (nox sessions do) and retry"
+    )
+
+
 def test_promotion_takes_only_the_model_and_lock_the_source_environment_ran(
     settings: Settings,
 ) -> None:

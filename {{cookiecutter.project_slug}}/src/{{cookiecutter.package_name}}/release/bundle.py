@@ -14,22 +14,11 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..digests import installed_versions, sha256_of
+from ..digests import BUILD_TOOLS, installed_versions, sha256_of
 from .plan import Plan
 from .reviewed import FACTS, facts_of, plan_digest
 
 TEMPLATES = "templates"
-# The tools that build what is deployed: the CDK (templates) and the model's libraries.
-_VERSIONED = (
-    "aws-cdk-lib",
-    "boto3",
-    "cdk-nag",
-    "constructs",
-    "jsii",
-    "numpy",
-    "scikit-learn",
-    "scipy",
-)
 
 
 @dataclass(frozen=True)
@@ -49,7 +38,7 @@ class Manifest:
 
 
 def versions(project: str) -> dict[str, str]:
-    return installed_versions((project, *_VERSIONED))
+    return installed_versions((project, *BUILD_TOOLS))
 
 
 def write_bundle(

@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 
 from ..config import Environment, Project
+from ..digests import NOT_INSTALLED
 from ..errors import Refusal
 from .git import GitState
 from .ledger import DEPLOY_ID, DeployRecord, Outcome
@@ -141,6 +142,27 @@ def check_promotion(
         f"{environment.name} takes only commits already deployed to {source}, and "
         f"{commit[:7]} has no successful deploy there; deploy it to {source} first"
     )
+
+
+def check_installed_as_locked(
+    locked: Mapping[str, frozenset[str]], installed: Mapping[str, str]
+) -> None:
+    """What builds the templates and the model is what uv.lock pins (installed: name ->
+    version of the build tools; a tool the lock does not pin, or not installed, is left
+    alone): the lock's hash in the record then says what the deploy was built with."""
+    wrong = [
+        (name, version, sorted(locked[name]))
+        for name, version in installed.items()
+        if name in locked and version != NOT_INSTALLED and version not in locked[name]
+    ]
+    if wrong:
+        name, version, pinned = wrong[0]
+        more = f" (and {len(wrong) - 1} more)" if len(wrong) > 1 else ""
+        raise Refusal(
+            f"{name} {version} is installed, but uv.lock pins {' or '.join(pinned)}{more}: a "
+            "deploy builds only with the locked versions; run `uv sync --locked` (nox "
+            "sessions do) and retry"
+        )
 
 
 def check_promoted_bytes(

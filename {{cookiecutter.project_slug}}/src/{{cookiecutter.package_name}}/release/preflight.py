@@ -18,6 +18,7 @@ from pathlib import Path
 from rich.console import Console
 
 from ..config import Environment, Settings
+from ..digests import BUILD_TOOLS, installed_versions, locked_versions
 from ..errors import Refusal
 from ..naming import stack_names
 from . import guardrails
@@ -114,6 +115,9 @@ def preflight(
         state = read_state(root)
         guardrails.check_clean(state)
         guardrails.check_ref(environment, state)
+        guardrails.check_installed_as_locked(
+            locked_versions(root), installed_versions(BUILD_TOOLS)
+        )
     github = connect_github(settings, environ)
     if state is not None:
         check_commit_ci(settings, environment, github, state.commit)
