@@ -291,6 +291,8 @@ def test_bad_approvals_are_one_line_and_write_nothing(aws: str, repo: Path) -> N
     refused_approval(
         lambda: approve_as(settings, repo, plan, "alice", digest="xyz"), "is not a plan digest"
     )
+    with pytest.raises(ConfigError, match=r"^LOCAL_AWS_USER='not a name' is not an IAM user"):
+        approve_as(settings, repo, plan, "not a name")
     week_old = "20200101T000000000Z-1a2b3c4-9f0e"
     refused_approval(lambda: approve_as(settings, repo, week_old, "alice"), "expired")
     # A plan of another environment (kept in its folder of this checkout).
