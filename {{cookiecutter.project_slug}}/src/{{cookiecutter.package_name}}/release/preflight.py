@@ -115,9 +115,7 @@ def preflight(
         state = read_state(root)
         guardrails.check_clean(state)
         guardrails.check_ref(environment, state)
-        guardrails.check_installed_as_locked(
-            locked_versions(root), installed_versions(BUILD_TOOLS)
-        )
+        guardrails.check_installed_as_locked(locked_versions(root), installed_versions(BUILD_TOOLS))
     github = connect_github(settings, environ)
     if state is not None:
         check_commit_ci(settings, environment, github, state.commit)
