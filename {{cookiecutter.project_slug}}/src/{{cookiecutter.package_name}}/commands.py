@@ -205,7 +205,7 @@ def history(
     """The environment's deploy records from the ledger, newest first (the ledger's order),
     with the record whose execute left the endpoint serving what it serves now marked live."""
     from .naming import endpoint_name
-    from .release.aws import caller_identity, connect
+    from .release.aws import caller, connect
     from .release.ledger import ledger_of
     from .release.live import live_record, read_live
     from .release.recording import pending
@@ -214,7 +214,7 @@ def history(
     settings = settings or load(root)
     env = settings.environment(environment)
     aws = connect(env)
-    caller_identity(aws)  # one quick call: unreachable or no credentials is one line
+    caller(aws)  # one quick call: unreachable or no credentials is one line
     ledger = ledger_of(settings, env, aws)
     records = ledger.records()
     shown = records[:limit] if limit else records

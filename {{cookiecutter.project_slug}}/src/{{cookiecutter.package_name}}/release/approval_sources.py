@@ -27,7 +27,6 @@ from ..config import Environment, Settings
 from ..errors import GitHubError, Refusal
 from .approvals import Approval, Person, Rule, gates, tally
 from .github import ORG_TOKEN, GitHub, WorkflowRunInfo, approval_context, connect
-from .kept_plans import KeptPlans
 from .ledger import utc_now
 from .preflight import Run
 
@@ -173,7 +172,7 @@ def memberships(
 
 
 def check_approvals(
-    run: Run, plans: KeptPlans, plan: str, digest: str, source: tuple[str, str]
+    run: Run, plan: str, digest: str, source: tuple[str, str]
 ) -> tuple[Approval, ...]:
     """The approvals that let this execute run plan `digest` (source: its kind and commit),
     one per person; a Refusal in one line (who approved, how many are missing, who did not
@@ -191,7 +190,7 @@ def check_approvals(
             "and the deployer's is not known: set GITHUB_TOKEN to your own token (e.g. "
             "`gh auth token`) so the engine can tell you from the approvers"
         )
-    kept = plans.approvals(plan)
+    kept = run.plans.approvals(plan)
     vouched: list[Approval] = []
     if run.github is not None:
         vouched += status_approvals(run.github, environment, plan, digest, commit)

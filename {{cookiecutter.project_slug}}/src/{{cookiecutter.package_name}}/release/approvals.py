@@ -64,10 +64,7 @@ class Person:
     login: str
 
     def is_(self, approval: Approval) -> bool:
-        return bool(
-            (self.principal and self.principal == approval.principal)
-            or (self.login and self.login.lower() == approval.login.lower())
-        )
+        return _same_identity(self.principal, self.login, approval)
 
 
 @dataclass(frozen=True)
@@ -212,9 +209,14 @@ def _people(approvals: Sequence[Approval]) -> list[list[Approval]]:
 
 
 def _same(one: Approval, other: Approval) -> bool:
+    return _same_identity(one.principal, one.login, other)
+
+
+def _same_identity(principal: str, login: str, approval: Approval) -> bool:
+    """One person: the same AWS principal, or the same GitHub login (logins ignore case)."""
     return bool(
-        (one.principal and one.principal == other.principal)
-        or (one.login and one.login.lower() == other.login.lower())
+        (principal and principal == approval.principal)
+        or (login and login.lower() == approval.login.lower())
     )
 
 

@@ -180,12 +180,6 @@ def caller(aws: Aws) -> Caller:
     return Caller(str(identity["Account"]), str(identity["Arn"]), str(identity["UserId"]))
 
 
-def caller_identity(aws: Aws) -> tuple[str, str]:
-    """(account, principal ARN) of the credentials in use."""
-    found = caller(aws)
-    return found.account, found.principal
-
-
 def put_file(s3: Any, path: Path, bucket: str, key: str) -> None:
     """One PutObject for a small file (a bundle's files, a model's baselines): boto3's
     upload_file starts a transfer manager and its threads per call, which for a deploy's

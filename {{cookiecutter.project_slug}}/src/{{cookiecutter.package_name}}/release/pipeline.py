@@ -42,7 +42,6 @@ from .cost import estimate
 from .endpoint_state import live_endpoint, planned_instance_types
 from .execute import execute_change_set
 from .github_deployment import Announcement, Deployment
-from .kept_plans import KeptPlans
 from .ledger import DeployRecord, Failure, Outcome, utc_now
 from .live import LiveState, read_live
 from .plan import Plan, StackPlan, create_change_set, delete_change_sets
@@ -182,7 +181,7 @@ def _reviewed(run: Run, request: DeployRequest, plan: str, planned: Planned) -> 
     planned = replace(planned, reviewed=plan)
     if request.execute:
         source = (planned.source.kind, planned.source.commit)
-        counted = check_approvals(run, _plans(run), plan, planned.digest, source)
+        counted = check_approvals(run, plan, planned.digest, source)
         planned = replace(planned, approvals=counted)
     return planned
 
@@ -237,10 +236,6 @@ def plan_source(run: Run, request: DeployRequest, source: Source, folder: Path) 
     )
 
 
-def _plans(run: Run) -> KeptPlans:
-    return KeptPlans(run.deploys, run.ledger)
-
-
 def _next_steps(run: Run, request: DeployRequest, source: Source) -> NextSteps:
     """How this dry run's plan is approved and executed (plan.md and the terminal)."""
     rollback = source.kind == "rollback"
@@ -257,7 +252,7 @@ def keep_plan(run: Run, request: DeployRequest, planned: Planned) -> None:
     execute of this exact plan can find it from any machine; before the first deploy there
     is no ledger bucket yet, and the plan stays in build/ for an execute from this checkout."""
     deploy_id, env = planned.plan.deploy_id, run.environment.name
-    where = _plans(run).keep(deploy_id, planned.bundle)
+    where = run.plans.keep(deploy_id, planned.bundle)
     run.out.print(f"plan {deploy_id}, digest {planned.digest[:12]}…, kept in {where}")
     for line in _next_steps(run, request, planned.source).lines(env, deploy_id):
         run.out.print(line.replace("`", ""))
@@ -267,7 +262,7 @@ def check_reviewed(run: Run, deploy_id: str, planned: Planned) -> None:
     """The plan made now has the reviewed plan's digest, or a Refusal says what changed;
     a plan older than the environment's plan_expiry_hours is refused first."""
     guardrails.check_plan_fresh(run.environment, deploy_id, datetime.now(UTC))
-    reviewed = _plans(run).facts(deploy_id)
+    reviewed = run.plans.facts(deploy_id)
     now = PlanFacts.from_json((planned.bundle / FACTS).read_text(encoding="utf-8"))
     changed = differences(reviewed, now)
     if not changed and plan_digest(reviewed) != planned.digest:

@@ -22,11 +22,12 @@ from ..digests import BUILD_TOOLS, installed_versions, locked_versions
 from ..errors import Refusal
 from ..naming import stack_names
 from . import guardrails
-from .aws import Aws, caller_identity, connect, local_user_of
+from .aws import Aws, caller, connect, local_user_of
 from .git import GitState, git, read_state
 from .github import GitHub, check_commit_ci
 from .github import connect as connect_github
 from .github_deployment import run_url
+from .kept_plans import KeptPlans
 from .ledger import DeployRecord, Ledger, ledger_of, utc_now
 from .plan import pending_change_sets, stack_status
 
@@ -77,6 +78,11 @@ class Run:
         """build/deploys/<env>/: one folder per deploy id (bundle, sources, record.json)."""
         return self.root / "build" / "deploys" / self.environment.name
 
+    @property
+    def plans(self) -> KeptPlans:
+        """The environment's kept plans and their approvals (this checkout, the ledger)."""
+        return KeptPlans(self.deploys, self.ledger)
+
 
 def actor(root: Path) -> str:
     """Who deploys: the GitHub actor in CI, else the git author, else the OS user."""
@@ -120,8 +126,8 @@ def preflight(
     if state is not None:
         check_commit_ci(settings, environment, github, state.commit)
     aws = connect(environment, local_user_of(environ))
-    account, principal = caller_identity(aws)
-    guardrails.check_account(environment, account, principal)
+    who = caller(aws)
+    guardrails.check_account(environment, who.account, who.principal)
     source = environment.policy.promotion_from
     promoted = None
     if state is not None and source is not None:
@@ -141,7 +147,7 @@ def preflight(
         invocation=invocation,
         aws=aws,
         ledger=ledger_of(settings, environment, aws),
-        principal=principal,
+        principal=who.principal,
         actor=actor(root),
         github=github,
         git=state,

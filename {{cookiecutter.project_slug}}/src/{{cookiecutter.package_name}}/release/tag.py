@@ -20,7 +20,7 @@ from rich.console import Console
 
 from ..config import Settings
 from ..errors import GitHubError, Refusal
-from .aws import caller_identity
+from .aws import caller
 from .aws import connect as connect_aws
 from .git import commits_between, git, read_state, succeeds
 from .github import GitHub, check_commit_ci, connect
@@ -134,7 +134,7 @@ def plan_tag(
     if existing:
         raise Refusal(f"{state.commit[:7]} is already released as {existing[0]}; nothing to tag")
     aws = connect_aws(environment)
-    caller_identity(aws)  # one quick call: unreachable or no credentials is one line, fast
+    caller(aws)  # one quick call: unreachable or no credentials is one line, fast
     ledger = ledger_of(settings, environment, aws)
     record = certified_record(ledger.records(), state.commit, environment.name)
     check_commit_ci(settings, environment, github, state.commit)
