@@ -72,6 +72,13 @@ def install(session: nox.Session) -> None:
     assert uv is not None  # checked when this file was loaded
     if not LOCK.is_file():
         session.error(f"there is no {LOCK}: run `uv lock` and commit it (sessions install from it)")
+    # The stamp covers both files and is written only after a passed check and a sync: the
+    # same two files need neither again.
+    stamp = session.env_dir / INSTALLED_FROM
+    wanted = hashlib.sha256(LOCK.read_bytes() + Path("pyproject.toml").read_bytes()).hexdigest()
+    if stamp.is_file() and stamp.read_text(encoding="utf-8") == wanted:
+        session.log(f"synced from this {LOCK} already; `nox --reuse-venv no` reinstalls")
+        return
     checked = subprocess.run([uv, "lock", "--check"], capture_output=True, text=True, check=False)
     if checked.returncode != 0:
         said = next((line.strip() for line in checked.stderr.splitlines() if line.strip()), "")
@@ -79,11 +86,6 @@ def install(session: nox.Session) -> None:
             f"{LOCK} is not current with pyproject.toml (uv lock --check: {said or 'failed'}): "
             f"run `uv lock` and commit {LOCK} (sessions install only what a current lock pins)"
         )
-    stamp = session.env_dir / INSTALLED_FROM
-    wanted = hashlib.sha256(LOCK.read_bytes() + Path("pyproject.toml").read_bytes()).hexdigest()
-    if stamp.is_file() and stamp.read_text(encoding="utf-8") == wanted:
-        session.log(f"synced from this {LOCK} already; `nox --reuse-venv no` reinstalls")
-        return
     location = str(session.virtualenv.location)
     # uv sync installs into UV_PROJECT_ENVIRONMENT (it ignores VIRTUAL_ENV), here nox's.
     session.run_install(
