@@ -26,6 +26,7 @@ ROOT = Path(__file__).resolve().parent
 # only (invoke would otherwise give -t to --timeout-minutes in one task and --to in another).
 SHORT_FLAGS = {
     "bump": "b",
+    "deploy": "d",
     "env": "e",
     "execute": "x",
     "json": "j",
@@ -196,6 +197,23 @@ def rollback(
 @task(
     klass=ProjectTask,
     help={
+        "env": "Environment to tear down (its policy must have destroy_allowed; prod's has not)",
+        "execute": "Delete the serving and monitoring stacks; without it this is a dry run. "
+        "Always needs {{ cookiecutter.deploy_confirm_variable }} set to I_UNDERSTAND_THE_COST",
+        "timeout-minutes": "How long to wait for each stack's deletion (default: 60)",
+    },
+)
+def destroy(c: Context, env: str = "", *, execute: bool = False, timeout_minutes: int = 60) -> None:
+    """Delete an environment's endpoint stacks to stop its cost; models and ledger are kept."""
+    from {{ cookiecutter.package_name }} import commands
+
+    with refusals():
+        commands.destroy(ROOT, env, execute=execute, timeout_minutes=timeout_minutes)
+
+
+@task(
+    klass=ProjectTask,
+    help={
         "env": "Environment whose plan you approve",
         "plan": "The deploy id of the dry run whose plan you reviewed (it printed it; plan.md "
         "names it)",
@@ -211,6 +229,25 @@ def approve(c: Context, env: str = "", plan: str = "", digest: str = "") -> None
         if not plan:
             raise Exit("error: no plan given: add --plan <the deploy id the dry run printed>")
         commands.approve(ROOT, env, plan=plan, digest=digest)
+
+
+@task(
+    klass=ProjectTask,
+    help={
+        "env": "Environment whose ledger holds the record",
+        "deploy": "The deploy id of the record (invoke history lists them)",
+        "text": "The note, in quotes: what happened after, and what follows (at most 2000 "
+        "characters; link a longer write-up)",
+    },
+)
+def note(c: Context, env: str = "", deploy: str = "", text: str = "") -> None:
+    """Append a follow-up note (who, when) to a deploy's record; invoke history shows it."""
+    # --text is a flag: as a positional argument invoke would read `invoke note --help` as
+    # a note saying "--help".
+    from {{ cookiecutter.package_name }} import commands
+
+    with refusals():
+        commands.note(ROOT, env, deploy_id=deploy, text=text)
 
 
 @task(
@@ -311,7 +348,9 @@ ns = Collection(
     approve,
     tag,
     rollback,
+    destroy,
     history,
+    note,
     governance,
     local_aws,
     template_check,

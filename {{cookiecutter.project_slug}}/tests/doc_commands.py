@@ -17,6 +17,9 @@ DOCUMENTS = ("README.md", "RELEASE.md", "docs/runbook.md", "docs/rollback.md")
 # The deploy id the docs show for "the plan your dry run printed". A documented line that
 # runs substitutes the newest plan its copy's last dry run kept (tests/test_docs.py).
 EXAMPLE_PLAN = "20261201T101502123Z-1a2b3c4-9f0e"
+# The deploy id the docs show for "a record invoke history lists". A documented line that
+# runs substitutes the newest record its copy's deploys wrote for the line's --env.
+EXAMPLE_DEPLOY = "20261201T093000456Z-1a2b3c4-7c1d"
 
 # Programs a documented command may start with. invoke and nox lines run (in-process, as
 # invoke tasks); the others are only checked against this list: they set up a machine (uv,

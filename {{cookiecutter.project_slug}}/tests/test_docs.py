@@ -31,7 +31,8 @@ skipped, an existing one must hold at least one `sh` block):
   `VAR=value` prefixes as environment variables, the block's copy as the working directory
   and the project root, and the example deploy id doc_commands.EXAMPLE_PLAN ("the id your
   dry run printed") replaced by the newest plan a dry run kept in the copy for the `--env`
-  of the line; `nox -s X -- args` as the invoke task session X runs, with those
+  of the line (and doc_commands.EXAMPLE_DEPLOY, "a record history lists", by the newest
+  record an execute wrote there); `nox -s X -- args` as the invoke task session X runs, with those
   args. Each must exit 0. Lines of other programs only get checked. Never run, only checked:
   `invoke lint`, `invoke test`, bare `nox` and the nox sessions that run those tasks: they
   are the checks CI runs around this very suite (running them here would recurse).
@@ -82,6 +83,7 @@ from {{ cookiecutter.package_name }} import config
 from .doc_commands import (
     CHECKED_PROGRAMS,
     DOCUMENTS,
+    EXAMPLE_DEPLOY,
     EXAMPLE_PLAN,
     RUN_PROGRAMS,
     Block,
@@ -560,8 +562,19 @@ def kept_plan(argv: Sequence[str]) -> str:
     return plans[-1]
 
 
+def newest_record(argv: Sequence[str]) -> str:
+    """The newest record an execute wrote in this copy for the line's --env (deploy ids
+    sort by time)."""
+    env = argv[argv.index("--env") + 1] if "--env" in argv else "local"
+    folder = Path.cwd() / "build" / "deploys" / env
+    records = sorted(record.parent.name for record in folder.glob("*/record.json"))
+    assert records, f"a documented line names a record of {env}, and no execute wrote one yet"
+    return records[-1]
+
+
 def with_kept_plan(argv: Sequence[str]) -> list[str]:
-    return [kept_plan(argv) if word == EXAMPLE_PLAN else word for word in argv]
+    examples = {EXAMPLE_PLAN: kept_plan, EXAMPLE_DEPLOY: newest_record}
+    return [examples[word](argv) if word in examples else word for word in argv]
 
 
 def run_line(line: Line) -> None:

@@ -105,6 +105,9 @@ AWS_TASKS: dict[str, Callable[[ModuleType, str], None]] = {
     "rollback": lambda tasks, env: tasks.rollback(MockContext(), env=env),
     "history": lambda tasks, env: tasks.history(MockContext(), env=env),
     "tag": lambda tasks, env: tasks.tag(MockContext()),
+    "note": lambda tasks, env: tasks.note(
+        MockContext(), env=env, deploy="20261201T101502123Z-1a2b3c4-9f0e", text="a note"
+    ),
 }
 
 

@@ -11,6 +11,7 @@ import json
 import os
 import time
 from collections.abc import Mapping, Sequence
+from dataclasses import asdict
 from pathlib import Path
 
 from rich import box
@@ -115,6 +116,19 @@ def rollback(
     _step_summary(outcome.bundle)
 
 
+def destroy(root: Path, environment: str, *, execute: bool, timeout_minutes: int) -> None:
+    """Plan (and with execute, delete) an environment's serving and monitoring stacks."""
+    from .release.destroy import DestroyRequest
+    from .release.destroy import destroy as run_destroy
+
+    request = DestroyRequest(
+        environment=environment, execute=execute, timeout_seconds=timeout_minutes * 60.0
+    )
+    started = time.monotonic()
+    outcome = run_destroy(load(root), request, root=root, environ=os.environ, out=console)
+    console.print(f"destroy: {outcome.result} in {time.monotonic() - started:.1f} s")
+
+
 def approve(root: Path, environment: str, *, plan: str, digest: str) -> None:
     """Approve a kept plan (its digest) as the caller, for the two-person rule."""
     from .release.approve import ApproveRequest
@@ -122,6 +136,13 @@ def approve(root: Path, environment: str, *, plan: str, digest: str) -> None:
 
     request = ApproveRequest(environment=environment, plan=plan, digest=digest)
     run_approve(load(root), request, root=root, environ=os.environ, out=console)
+
+
+def note(root: Path, environment: str, *, deploy_id: str, text: str) -> None:
+    """Append a follow-up note to one record of an environment's ledger."""
+    from .release.notes import add_note
+
+    add_note(load(root), environment, deploy_id, text, root=root, environ=os.environ, out=console)
 
 
 def tag(root: Path, *, bump: str, execute: bool) -> None:
@@ -209,7 +230,7 @@ def history(
     from .release.ledger import ledger_of
     from .release.live import live_record, read_live
     from .release.recording import pending
-    from .release.render import history_table
+    from .release.render import history_table, outcome_lines
 
     settings = settings or load(root)
     env = settings.environment(environment)
@@ -218,8 +239,20 @@ def history(
     ledger = ledger_of(settings, env, aws)
     records = ledger.records()
     shown = records[:limit] if limit else records
+    notes = {record.deploy_id: ledger.notes(record.deploy_id) for record in shown}
     if as_json:
-        print(json.dumps([json.loads(record.to_json()) for record in shown], indent=2))
+        print(
+            json.dumps(
+                [
+                    {
+                        **json.loads(record.to_json()),
+                        "notes": [asdict(note) for note in notes[record.deploy_id]],
+                    }
+                    for record in shown
+                ],
+                indent=2,
+            )
+        )
         return
     kept = pending(root / "build" / "deploys" / env.name)
     for record in kept:
@@ -233,6 +266,8 @@ def history(
     live = read_live(aws.client("sagemaker"), endpoint_name(settings.project, env))
     title = f"Deploys of {env.name} ({ledger.url()})"
     console.print(history_table(shown, title, live_record(records, live)))
+    for line in outcome_lines(shown, notes):
+        console.print(line, markup=False, highlight=False, soft_wrap=True)
 
 
 def local_aws(root: Path, environment: str, action: str) -> None:

@@ -133,6 +133,8 @@ class Policy:
     deployer_may_approve: bool
     approver_teams: tuple[str, ...]
     one_approver_per_team: bool
+    # Whether `invoke destroy` may delete the environment's serving and monitoring stacks.
+    destroy_allowed: bool
 
 
 @dataclass(frozen=True)
@@ -442,6 +444,7 @@ def _environment(name: str, table: _Table) -> Environment:
             "approver_teams", _TEAM, "acme/release-managers", allow_empty=True
         ),
         one_approver_per_team=t.boolean("one_approver_per_team"),
+        destroy_allowed=t.boolean("destroy_allowed"),
     )
     _check_approval_policy(t, policy)
     t.done()

@@ -16,7 +16,7 @@ from ..config import Environment, Project
 from ..digests import NOT_INSTALLED
 from ..errors import Refusal
 from .git import GitState
-from .ledger import DEPLOY_ID, DeployRecord, Outcome
+from .ledger import DEPLOY_ID, DeployRecord
 from .reviewed import age_hours
 
 CONFIRMATION = "I_UNDERSTAND_THE_COST"
@@ -36,18 +36,25 @@ _STUCK = {
 
 
 def check_confirmation(
-    project: Project, environment: Environment, environ: Mapping[str, str]
+    project: Project, environment: Environment, environ: Mapping[str, str], what: str = ""
 ) -> None:
-    if not environment.policy.confirmation_required:
+    """An execute of a protected environment (policy.confirmation_required) is confirmed by
+    the variable; `what` names an execute that always needs it (a destroy)."""
+    if not environment.policy.confirmation_required and not what:
         return
     variable = project.deploy_confirm_variable
     value = environ.get(variable)
     if value == CONFIRMATION:
         return
     problem = "is not set" if value is None else f"is {value!r}"
+    why = (
+        f"a {what} of {environment.name} deletes its endpoint"
+        if what
+        else (f"{environment.name} is protected")
+    )
     raise Refusal(
-        f"{environment.name} is protected and {variable} {problem}; "
-        f"set {variable}={CONFIRMATION} to confirm this deploy"
+        f"{why} and {variable} {problem}; set {variable}={CONFIRMATION} to confirm this "
+        f"{what or 'deploy'}"
     )
 
 
@@ -136,7 +143,7 @@ def check_promotion(
     if source is None:
         return None
     for record in source_records:
-        if record.commit == commit and record.outcome is Outcome.SUCCEEDED:
+        if record.commit == commit and record.succeeded:
             return record
     raise Refusal(
         f"{environment.name} takes only commits already deployed to {source}, and "

@@ -39,11 +39,15 @@ RECORD = "record.json"
 BUNDLE = "bundle/"
 SEQUENCE = "sequence/"
 PLANS = "plans/"  # releases/<env>/plans/<deploy-id>/: dry runs' bundles, for --plan
+NOTES = "notes/"  # releases/<env>/<deploy-id>/notes/: follow-up notes, one object each
 _CLAIM_ATTEMPTS = 20
 # S3 answers a conditional write that lost with 412 PreconditionFailed (the key exists) or,
 # when two race for the same key, 409 ConditionalRequestConflict: retry with the next number.
 # https://docs.aws.amazon.com/AmazonS3/latest/userguide/conditional-writes.html
 _LOST_CLAIM = {"PreconditionFailed", "ConditionalRequestConflict", "412", "409"}
+
+
+DESTROY = "destroy"  # a record's kind when invoke destroy deleted the serving stacks
 
 
 class Outcome(StrEnum):
@@ -61,7 +65,7 @@ class Failure:
 @dataclass(frozen=True)
 class DeployRecord:
     deploy_id: str
-    kind: str  # "deploy" or "rollback"
+    kind: str  # "deploy", "rollback" or "destroy"
     environment: str
     project: str
     commit: str
@@ -94,7 +98,19 @@ class DeployRecord:
     # The sha256 of the uv.lock the deployed templates and model were built with (a
     # rollback: its target's); "" for records before it, or a project without a lock.
     lock_sha256: str = ""
+    # The endpoint's invocation metrics over the execute's rollout window (outcomes.py):
+    # the window, and invocations, errors_5xx, model_latency_p99_us (None: no data), or
+    # error; {} for records before them.
+    metrics: Mapping[str, Any] = field(default_factory=dict)
+    # The stacks a destroy deleted, in order; () for every other kind.
+    destroyed: tuple[str, ...] = ()
     schema: int = SCHEMA
+
+    @property
+    def succeeded(self) -> bool:
+        """A deploy or rollback that succeeded: it ran its commit's templates and model. A
+        destroy deploys nothing, so it never counts as a success of its commit."""
+        return self.outcome is Outcome.SUCCEEDED and self.kind != DESTROY
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2, sort_keys=True) + "\n"
@@ -106,11 +122,32 @@ class DeployRecord:
             raise ValueError(f"schema {data.get('schema')!r} is not {SCHEMA}")
         failure = data.pop("failure", None)
         approvals = tuple(dict(item) for item in data.pop("approvals", ()))
+        destroyed = tuple(str(name) for name in data.pop("destroyed", ()))
         return cls(
             **{**data, "outcome": Outcome(data["outcome"])},
             failure=Failure(**failure) if failure else None,
             approvals=approvals,
+            destroyed=destroyed,
         )
+
+
+@dataclass(frozen=True)
+class Note:
+    """A follow-up note on a record (invoke note): its own object beside the record, never
+    a rewrite of it, so a note cannot lose the record or another note."""
+
+    text: str
+    who: str  # the actor (GitHub login in CI, else the git author)
+    principal: str  # the AWS principal that wrote it
+    at: str  # UTC, ISO 8601
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), indent=2, sort_keys=True) + "\n"
+
+    @classmethod
+    def from_json(cls, text: str) -> Note:
+        data = json.loads(text)
+        return cls(**{key: str(data[key]) for key in ("text", "who", "principal", "at")})
 
 
 # What new_deploy_id makes (ids from before the milliseconds have 6 digits after the T).
@@ -257,6 +294,55 @@ class Ledger:
             if error_code(error) == "NoSuchBucket":
                 return {}
             raise AwsError(f"cannot read s3://{self.bucket}/{prefix}: {one_line(error)}") from None
+
+    def has_record(self, deploy_id: str) -> bool:
+        """Whether the ledger holds a complete record with this deploy id."""
+        key = f"{record_prefix(self.environment, deploy_id)}{RECORD}"
+        try:
+            self.s3.head_object(Bucket=self.bucket, Key=key)
+        except ClientError as error:
+            if error_code(error) in {"404", "NoSuchKey", "NoSuchBucket", "NotFound"}:
+                return False
+            raise AwsError(f"cannot read s3://{self.bucket}/{key}: {one_line(error)}") from None
+        return True
+
+    def add_note(self, deploy_id: str, note: Note) -> str:
+        """Write a note beside a record, as a new object (If-None-Match: *, so two notes
+        written in the same millisecond cannot overwrite each other); where it went."""
+        # Named by the time of writing, to the microsecond: listing order is writing order.
+        name = f"{datetime.now(UTC):%Y%m%dT%H%M%S%f}Z-{secrets.token_hex(3)}.json"
+        key = f"{record_prefix(self.environment, deploy_id)}{NOTES}{name}"
+        try:
+            self.s3.put_object(
+                Bucket=self.bucket,
+                Key=key,
+                Body=note.to_json().encode(),
+                ContentType="application/json",
+                IfNoneMatch="*",
+            )
+        except ClientError as error:
+            raise AwsError(f"cannot write s3://{self.bucket}/{key}: {one_line(error)}") from None
+        return f"s3://{self.bucket}/{key}"
+
+    def notes(self, deploy_id: str) -> list[Note]:
+        """The notes on a record, oldest first; [] when none."""
+        prefix = f"{record_prefix(self.environment, deploy_id)}{NOTES}"
+        try:
+            bodies = [
+                self.s3.get_object(Bucket=self.bucket, Key=key)["Body"].read()
+                for key in sorted(self._keys(prefix))
+            ]
+        except ClientError as error:
+            if error_code(error) == "NoSuchBucket":
+                return []
+            raise AwsError(f"cannot read s3://{self.bucket}/{prefix}: {one_line(error)}") from None
+        try:
+            return [Note.from_json(body.decode()) for body in bodies]
+        except (ValueError, TypeError, KeyError) as error:
+            raise AwsError(
+                f"a note under s3://{self.bucket}/{prefix} is not readable ({error}); "
+                "restore it from the bucket's object versions"
+            ) from None
 
     def download_bundle(self, deploy_id: str, dest: Path) -> Path:
         """Fetch an archived bundle into dest; an empty or missing bundle is a Refusal."""

@@ -25,7 +25,7 @@ from ..bucket_layout import MODELS_PREFIX
 from ..errors import AwsError
 from ..naming import SERVING
 from .aws import error_code, one_line
-from .ledger import DeployRecord, Outcome
+from .ledger import DeployRecord
 
 _MODEL_URL = re.compile("/" + MODELS_PREFIX + r"([0-9a-f]{64})/model\.tar\.gz$")
 
@@ -57,7 +57,7 @@ def left_live(record: DeployRecord) -> LiveState | None:
     """
     if record.live.get("endpoint_config"):
         return LiveState(record.live["endpoint_config"], record.live.get("model_sha256", ""))
-    if record.outcome is Outcome.SUCCEEDED and record.endpoint.get("config"):
+    if record.succeeded and record.endpoint.get("config"):
         return LiveState(record.endpoint["config"], record.model_sha256)
     return None
 
@@ -67,7 +67,7 @@ def changed_serving(record: DeployRecord) -> bool:
     serving stack's change set completed before something later failed (verify, the smoke
     call, the monitoring stack). A serving stack that failed was rolled back by CloudFormation
     to the template before, so what serves then is an earlier record's."""
-    if record.outcome is Outcome.SUCCEEDED:
+    if record.succeeded:
         return True
     return any(name.endswith(f"-{SERVING}") for name in record.change_sets)
 

@@ -31,7 +31,7 @@ from boto3.exceptions import Boto3Error
 from botocore.exceptions import BotoCoreError, ClientError
 
 from ..errors import AwsError, DeployError, ProjectError, Refusal
-from ..naming import ARTIFACTS, SERVING, endpoint_name, stack_name
+from ..naming import ARTIFACTS, SERVING, VARIANT_NAME, endpoint_name, stack_name
 from . import guardrails
 from .approval_sources import check_approvals
 from .approvals import Approval, Rule
@@ -44,6 +44,7 @@ from .execute import execute_change_set
 from .github_deployment import Announcement, Deployment
 from .ledger import DeployRecord, Failure, Outcome, utc_now
 from .live import LiveState, read_live
+from .outcomes import read_rollout_metrics
 from .plan import Plan, StackPlan, create_change_set, delete_change_sets
 from .preflight import Run
 from .recording import keep, upload_pending
@@ -283,10 +284,7 @@ def _records_unchanged(run: Run, request: DeployRequest, planned: Planned) -> bo
     there?", and it does."""
     if not request.execute or planned.source.kind != "deploy":
         return False
-    return not any(
-        r.commit == planned.source.commit and r.outcome is Outcome.SUCCEEDED
-        for r in run.ledger.records()
-    )
+    return not any(r.commit == planned.source.commit and r.succeeded for r in run.ledger.records())
 
 
 def _check_endpoint_update(run: Run, source: Source) -> None:
@@ -484,7 +482,16 @@ def _record(run: Run, planned: Planned, progress: _Progress) -> DeployRecord:
         plan={"id": planned.reviewed, "digest": planned.digest} if planned.reviewed else {},
         approvals=tuple(approval.as_record() for approval in planned.approvals),
         lock_sha256=source.lock_sha256,
+        metrics={} if progress.interrupted else _rollout_metrics(run),
     )
+
+
+def _rollout_metrics(run: Run) -> dict[str, object]:
+    """The endpoint's metrics from preflight to now (outcomes.py); never raises."""
+    start = datetime.fromisoformat(run.started[1])
+    endpoint = endpoint_name(run.settings.project, run.environment)
+    cloudwatch = run.aws.client("cloudwatch")
+    return read_rollout_metrics(cloudwatch, endpoint, VARIANT_NAME, start, datetime.now(UTC))
 
 
 def _report(run: Run, planned: Planned, record: DeployRecord, progress: _Progress) -> None:

@@ -1,6 +1,6 @@
 """Preflight: every guardrail before anything is written, and the run's adapters, made once.
 
-A deploy, a rollback (and later promotion or destroy) all start here. Preflight reads only;
+A deploy, a rollback and a destroy all start here. Preflight reads only;
 it raises a Refusal (or ConfigError/AwsError) in one line, cheapest check first. What it
 returns, a Run, carries the adapters the rest of the pipeline uses (one AWS session, one
 ledger, one GitHub client), so nothing downstream reconnects or rebuilds them.
@@ -102,20 +102,23 @@ def preflight(
     execute: bool,
     from_source: bool = True,
     plan: str | None = None,
+    reviewed: bool = True,
 ) -> Run:
     """Every guardrail, cheapest first; reads only.
 
     from_source=False (a rollback redeploys an archived bundle) skips the rules about the
     working tree: its cleanliness, its ref, its CI status and the promotion order of its
     commit; an execute names its reviewed plan (plan: its deploy id) where policy asks (a
-    rollback's, where rollbacks need approvals).
+    rollback's, where rollbacks need approvals). reviewed=False (a destroy, which plans no
+    change set and is governed by policy.destroy_allowed) skips that rule.
     """
     started = (time.monotonic(), utc_now())
     environment = settings.environment(environment_name)
     root, environ = invocation.root, invocation.environ
     if execute:
         guardrails.check_confirmation(settings.project, environment, environ)
-    guardrails.check_reviewed_plan(environment, plan, execute=execute, rollback=not from_source)
+    if reviewed:
+        guardrails.check_reviewed_plan(environment, plan, execute=execute, rollback=not from_source)
     state = None
     if from_source:
         state = read_state(root)

@@ -6,7 +6,7 @@ Pure functions from plain data to text or rich renderables; printing is the call
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from rich import box
@@ -14,8 +14,9 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from .ledger import DeployRecord, Outcome
+from .ledger import DeployRecord, Note, Outcome
 from .live import left_live
+from .outcomes import describe as describe_metrics
 from .plan import Plan, StackPlan
 from .registry import version_of
 from .template_diff import ADDED, CHANGED, FOLLOWS, REMOVED, ResourceDiff
@@ -305,6 +306,7 @@ def history_table(records: Sequence[DeployRecord], title: str, live: DeployRecor
         if record.approvals:
             who = ", ".join(approval.get("who", "?") for approval in record.approvals)
             lines.append(f"[dim]approved by {who}[/dim]")
+        lines += [f"deleted {name}" for name in record.destroyed]
         if record.rollback:
             lines += [
                 f"from {record.rollback.get('from', '?')}",
@@ -321,3 +323,20 @@ def history_table(records: Sequence[DeployRecord], title: str, live: DeployRecor
             f"{record.duration_seconds:.1f}",
         )
     return table
+
+
+def outcome_lines(
+    records: Sequence[DeployRecord], notes: Mapping[str, Sequence[Note]]
+) -> list[str]:
+    """Below the history table, newest first: each execute's rollout metrics and the notes
+    on each record (who, when), unfolded (they are sentences, not cells)."""
+    lines = []
+    for record in records:
+        said = [f"  rollout: {describe_metrics(record.metrics)}"] if record.metrics else []
+        said += [
+            f"  note {note.at[:16].replace('T', ' ')} UTC by {note.who}: {note.text}"
+            for note in notes.get(record.deploy_id, ())
+        ]
+        if said:
+            lines += [f"{record.deploy_id} ({record.kind}, {record.outcome.value}):", *said]
+    return lines

@@ -79,7 +79,7 @@ def choose_target(
     that is serving is refused unless a later execute changed a stack since (its templates
     are not all in place any more).
     """
-    succeeded = [record for record in records if record.outcome is Outcome.SUCCEEDED]
+    succeeded = [record for record in records if record.succeeded]
     serving = live_record(records, live) or current(records)
     environment = serving.environment
     position = [record.deploy_id for record in records].index(serving.deploy_id)
@@ -98,10 +98,11 @@ def choose_target(
                 f"no deploy {to} in {environment}'s ledger; see invoke history --env {environment}"
             )
         target = named[0]
-        if target.outcome is not Outcome.SUCCEEDED:
-            raise Refusal(f"deploy {to} {target.outcome.value}; roll back only to a success")
+        if not target.succeeded:
+            what = "is a destroy" if target.outcome is Outcome.SUCCEEDED else target.outcome.value
+            raise Refusal(f"deploy {to} {what}; roll back only to a successful deploy")
     else:
-        older = [r for r in records[position + 1 :] if r.outcome is Outcome.SUCCEEDED]
+        older = [r for r in records[position + 1 :] if r.succeeded]
         if not older:
             raise Refusal(
                 f"nothing to roll back to: {serving.deploy_id} is live and no earlier deploy "
@@ -109,7 +110,7 @@ def choose_target(
             )
         target = older[0]
     if target.deploy_id == serving.deploy_id and not any(
-        record.change_sets for record in records[:position]
+        record.change_sets or record.destroyed for record in records[:position]
     ):
         raise Refusal(f"{environment} already runs {serving.deploy_id}; nothing to do")
     return serving, target
@@ -118,7 +119,7 @@ def choose_target(
 def current(records: Sequence[DeployRecord]) -> DeployRecord:
     """The newest successful record (records newest first)."""
     for record in records:
-        if record.outcome is Outcome.SUCCEEDED:
+        if record.succeeded:
             return record
     raise Refusal("nothing to roll back: the environment has no successful deploy yet")
 

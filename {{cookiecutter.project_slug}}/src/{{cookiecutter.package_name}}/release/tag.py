@@ -25,7 +25,7 @@ from .aws import connect as connect_aws
 from .git import commits_between, git, read_state, succeeds
 from .github import GitHub, check_commit_ci, connect
 from .guardrails import check_clean
-from .ledger import DeployRecord, Outcome, ledger_of
+from .ledger import DeployRecord, ledger_of
 from .versioning import PREFIX, Bump, Commit, NextVersion, latest, next_version
 
 REMOTE = "origin"
@@ -108,7 +108,7 @@ def _check_pushed(root: Path, branch: str, commit: str) -> None:
 def certified_record(records: list[DeployRecord], commit: str, environment: str) -> DeployRecord:
     """The newest successful deploy of `commit`, from the release environment's records."""
     for record in records:
-        if record.commit == commit and record.outcome is Outcome.SUCCEEDED:
+        if record.commit == commit and record.succeeded:
             return record
     raise Refusal(
         f"{commit[:7]} has no successful deploy in {environment}, so there is nothing to "

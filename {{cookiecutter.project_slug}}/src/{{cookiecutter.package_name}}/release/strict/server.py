@@ -26,7 +26,7 @@ from urllib.parse import parse_qs
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from .. import schemas
-from . import resources
+from . import cloudwatch, resources
 from .cloudformation import install
 from .faults import ERRORS, FAULTS, CallFault, FaultError
 
@@ -162,6 +162,7 @@ def application() -> StrictMiddleware:
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
     install()
+    cloudwatch.install()
     schemas.preload()
     _answer_lookups_once()
     return StrictMiddleware(DomainDispatcherApplication(create_backend_app))
