@@ -4,7 +4,8 @@
 embedded local AWS, with a bare repository as `origin`: deploy a dry run, two people approve
 its plan (`invoke approve` as the local AWS's IAM users alice and bob), execute exactly that
 plan (--execute --plan <its deploy id>; the protected `local` environment, confirmed), tag
-v0.1.0, change the model, the same for v0.2.0, roll back to v0.1.0, list the ledger, and
+v0.1.0, change the model, the same for v0.2.0, roll back to v0.1.0, list the ledger, check
+that AWS runs what it says (invoke drift: exit 2 on drift fails the demo), and
 stop the local AWS by its pid whatever happened. The demo has no prod account: a committed
 config change makes `local` certify releases and gives it prod's two-person rule.
 """
@@ -177,5 +178,7 @@ def run_governed_deploy(project: Path, summary: Summary) -> None:
         rollback = [invoke, "rollback", "--env", "local", "--execute"]
         _run("roll back to v0.1.0", rollback, project, confirmed, summary)
         _run("history", [invoke, "history", "--env", "local"], project, summary=summary)
+        drift = [invoke, "drift", "--env", "local"]  # exit 2 (a failed step) on drift
+        _run("drift against the ledger", drift, project, summary=summary)
     finally:
         _run("stop the local AWS", [invoke, "local-aws", "--stop"], project, summary=summary)

@@ -56,6 +56,8 @@ def test_demo_bakes_and_runs_the_baked_pipeline(tmp_path: Path) -> None:
     assert history.count("succeeded") == 3  # deploy v0.1.0, deploy v0.2.0, rollback
     assert history.count("approved by alice, bob") == 2  # each deploy's plan
     assert "rollback" in history
+    assert "rollout: " in history  # each execute's metrics over its rollout window
+    assert "in sync: local runs what its ledger says" in output  # invoke drift
     assert "stopped local AWS (pid " in output
     assert "[demo] release process on the local AWS passed" in output
     summary = result.stdout[result.stdout.index("[demo] summary:") :].splitlines()

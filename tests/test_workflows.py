@@ -24,9 +24,11 @@ import yaml
 
 from .conftest import BAKES, Bakes
 
-WORKFLOWS = ("ci", "deploy", "release", "rollback")
+WORKFLOWS = ("ci", "deploy", "drift", "release", "rollback")
 # The jobs that reach AWS (OIDC) and GitHub's deployment and check APIs.
 AWS_JOBS = {("deploy", "deploy"), ("release", "tag"), ("rollback", "rollback")}
+# The jobs that only read AWS, with an environment's read-only role (no GitHub API access).
+READ_JOBS = {("drift", "drift")}
 CONFIRMATION = "I_UNDERSTAND_THE_COST"
 PINNED = re.compile(r"^\s*(?:- )?uses: [\w.-]+/[\w./-]+@[0-9a-f]{40} # v\d+(?:\.\d+){0,2}$")
 INPUT_EXPRESSION = re.compile(r"^\$\{\{ inputs\.(\w+) \}\}$")
@@ -154,7 +156,7 @@ def test_files_match_their_schema(baked: Path, schema: str, paths: list[str]) ->
 # --- every workflow ------------------------------------------------------------------------
 
 
-def test_only_the_four_workflows_exist(baked: Path) -> None:
+def test_only_the_five_workflows_exist(baked: Path) -> None:
     found = sorted(path.stem for path in (baked / ".github" / "workflows").iterdir())
     assert found == sorted(WORKFLOWS)
 
@@ -169,7 +171,7 @@ def test_id_token_is_granted_only_to_the_aws_jobs(workflows: dict[str, Document]
     for name, job_id, job in all_jobs(workflows):
         if job.get("permissions", {}).get("id-token") == "write":
             granted.add((name, job_id))
-    assert granted == AWS_JOBS
+    assert granted == AWS_JOBS | READ_JOBS
     for name, _, job in all_jobs(workflows):
         if name == "ci":
             assert "permissions" not in job  # the top level's contents: read
@@ -227,6 +229,34 @@ def test_python_and_region_are_the_baked_answers(
             aws = step_using(job, "aws-actions/configure-aws-credentials")
             assert aws["with"]["aws-region"] == region
             assert aws["with"]["role-to-assume"] == "${{ vars.AWS_DEPLOY_ROLE_ARN }}"
+
+
+# --- drift.yml -----------------------------------------------------------------------------
+
+
+def test_drift_runs_daily_for_each_cloud_environment_with_its_read_role(
+    baked: Path, workflows: dict[str, Document]
+) -> None:
+    drift = workflows["drift"]
+    assert set(triggers(drift)) == {"schedule", "workflow_dispatch"}
+    job = jobs(drift)["drift"]
+    assert "environment" not in job  # no approval gate on a read-only check
+    assert job["strategy"]["fail-fast"] is False
+    matrix = job["strategy"]["matrix"]["include"]
+    clouds = [name for name in config_of(baked)["environments"] if name != "local"]
+    assert [entry["environment"] for entry in matrix] == clouds
+    for entry in matrix:
+        assert entry["role_variable"] == f"AWS_READ_ROLE_ARN_{entry['environment'].upper()}"
+    assert job["env"]["ROLE_ARN"] == "${{ vars[matrix.role_variable] }}"
+    aws = step_using(job, "aws-actions/configure-aws-credentials")
+    assert aws["with"]["role-to-assume"] == "${{ env.ROLE_ARN }}"
+    assert "AWS_DEPLOY_ROLE_ARN" not in json.dumps(drift)
+    step = nox_step(job, "drift")
+    assert step["run"] == 'uvx nox -s drift -- --env "$ENVIRONMENT"'
+    assert step["env"] == {"ENVIRONMENT": "${{ matrix.environment }}"}
+    # Without the variable every step but the notice is skipped: never a failed run.
+    skipped = [s for s in steps(job) if s.get("if") == "env.ROLE_ARN != ''"]
+    assert len(skipped) == len(steps(job)) - 1
 
 
 # --- ci.yml --------------------------------------------------------------------------------

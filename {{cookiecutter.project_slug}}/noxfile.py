@@ -137,6 +137,13 @@ def rollback(session: nox.Session) -> None:
 
 
 @nox.session(python=PYTHON, default=False)
+def drift(session: nox.Session) -> None:
+    """Drift against the ledger (invoke drift): `-- --env E [--json]`; what drift.yml runs."""
+    install(session)
+    session.run("invoke", "drift", *session.posargs)
+
+
+@nox.session(python=PYTHON, default=False)
 def template(session: nox.Session) -> None:
     """Up to date with the template? (invoke template-check); `-- --strict` fails if not."""
     install(session)

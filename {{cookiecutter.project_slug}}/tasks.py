@@ -305,6 +305,23 @@ def history(c: Context, env: str = "", json: bool = False, limit: int = 0) -> No
 @task(
     klass=ProjectTask,
     help={
+        "env": "Environment to check against its ledger",
+        "json": "Print the report as JSON (for scripts) instead of a table",
+    },
+)
+def drift(c: Context, env: str = "", json: bool = False) -> None:
+    """Is what runs in AWS what the ledger says? Exit 0 in sync, 2 drifted, 1 on error."""
+    from {{ cookiecutter.package_name }} import commands
+
+    with refusals():
+        status = commands.drift(ROOT, env, as_json=json)
+    if status:
+        raise Exit(code=status)
+
+
+@task(
+    klass=ProjectTask,
+    help={
         "env": "Environment served by the local AWS (default: local)",
         "stop": "Stop the server started earlier (by its pid file)",
         "status": "Say whether it is running",
@@ -351,6 +368,7 @@ ns = Collection(
     destroy,
     history,
     note,
+    drift,
     governance,
     local_aws,
     template_check,

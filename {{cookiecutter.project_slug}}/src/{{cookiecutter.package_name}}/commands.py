@@ -270,6 +270,34 @@ def history(
         console.print(line, markup=False, highlight=False, soft_wrap=True)
 
 
+def drift(root: Path, environment: str, *, as_json: bool, settings: Settings | None = None) -> int:
+    """Compare what runs in AWS with the environment's ledger; 0 in sync, 2 drifted."""
+    from .release import guardrails
+    from .release.aws import caller, connect
+    from .release.drift import read_drift
+    from .release.ledger import ledger_of
+    from .release.render import drift_lines, drift_markdown, drift_table
+
+    settings = settings or load(root)
+    env = settings.environment(environment)
+    aws = connect(env)
+    who = caller(aws)
+    guardrails.check_account(env, who.account, who.principal)
+    with console.status("detecting drift (CloudFormation drift detection on each stack)…"):
+        report = read_drift(settings, env, aws, ledger_of(settings, env, aws))
+    if as_json:
+        print(report.to_json())
+    else:
+        console.print(drift_table(report))
+        for line in drift_lines(report):
+            console.print(line, markup=False, highlight=False, soft_wrap=True)
+    summary = os.environ.get("GITHUB_STEP_SUMMARY")
+    if summary:
+        with Path(summary).open("a", encoding="utf-8") as handle:
+            handle.write(drift_markdown(report))
+    return 2 if report.drifted else 0
+
+
 def local_aws(root: Path, environment: str, action: str) -> None:
     """Start (default), stop or report the embedded local AWS for an environment."""
     from .release import local_aws as moto

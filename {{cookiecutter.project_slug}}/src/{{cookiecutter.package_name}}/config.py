@@ -135,6 +135,9 @@ class Policy:
     one_approver_per_team: bool
     # Whether `invoke destroy` may delete the environment's serving and monitoring stacks.
     destroy_allowed: bool
+    # Whether a deploy's execute refuses while the environment has drifted from its ledger
+    # (release/drift.py); without it the drift is reported and the deploy goes on.
+    refuse_drift: bool
 
 
 @dataclass(frozen=True)
@@ -445,6 +448,7 @@ def _environment(name: str, table: _Table) -> Environment:
         ),
         one_approver_per_team=t.boolean("one_approver_per_team"),
         destroy_allowed=t.boolean("destroy_allowed"),
+        refuse_drift=t.boolean("refuse_drift"),
     )
     _check_approval_policy(t, policy)
     t.done()

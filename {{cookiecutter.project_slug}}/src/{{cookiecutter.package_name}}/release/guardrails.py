@@ -230,6 +230,17 @@ def check_not_busy(statuses: Mapping[str, tuple[str, int]]) -> None:
             )
 
 
+def check_drift(environment: Environment, summary: str, *, execute: bool) -> None:
+    """A deploy's execute refuses while the environment has drifted from its ledger, where
+    policy.refuse_drift asks (summary: what drifted, or why drift could not be checked)."""
+    if execute and environment.policy.refuse_drift:
+        raise Refusal(
+            f"{environment.name} has drifted from its ledger ({summary}); see invoke drift "
+            f"--env {environment.name}, then put the change in code or undo it and deploy "
+            "again (policy.refuse_drift)"
+        )
+
+
 def check_instance_type(
     environment: str,
     endpoint: str,

@@ -262,7 +262,10 @@ class Ledger:
 
     def plan_file(self, deploy_id: str, name: str) -> bytes | None:
         """A file of an archived plan's bundle; None when there is no such plan (or file)."""
-        key = f"{self._plan_prefix(deploy_id)}{name}"
+        return self._object(f"{self._plan_prefix(deploy_id)}{name}")
+
+    def _object(self, key: str) -> bytes | None:
+        """An object's bytes; None when it (or the bucket) is not there."""
         try:
             return bytes(self.s3.get_object(Bucket=self.bucket, Key=key)["Body"].read())
         except ClientError as error:
@@ -343,6 +346,11 @@ class Ledger:
                 f"a note under s3://{self.bucket}/{prefix} is not readable ({error}); "
                 "restore it from the bucket's object versions"
             ) from None
+
+    def bundle_file(self, deploy_id: str, name: str) -> bytes | None:
+        """One file of a record's bundle (e.g. templates/<stack>.template.json); None when
+        it is not there."""
+        return self._object(f"{record_prefix(self.environment, deploy_id)}{BUNDLE}{name}")
 
     def download_bundle(self, deploy_id: str, dest: Path) -> Path:
         """Fetch an archived bundle into dest; an empty or missing bundle is a Refusal."""

@@ -19,10 +19,11 @@ from rich.console import Console
 
 from ..config import Environment, Settings
 from ..digests import BUILD_TOOLS, installed_versions, locked_versions
-from ..errors import Refusal
+from ..errors import AwsError, Refusal
 from ..naming import stack_names
 from . import guardrails
 from .aws import Aws, caller, connect, local_user_of
+from .drift import read_drift
 from .git import GitState, git, read_state
 from .github import GitHub, check_commit_ci
 from .github import connect as connect_github
@@ -30,6 +31,7 @@ from .github_deployment import run_url
 from .kept_plans import KeptPlans
 from .ledger import DeployRecord, Ledger, ledger_of, utc_now
 from .plan import pending_change_sets, stack_status
+from .render import drift_lines, drift_table
 
 
 @dataclass(frozen=True)
@@ -82,6 +84,32 @@ class Run:
     def plans(self) -> KeptPlans:
         """The environment's kept plans and their approvals (this checkout, the ledger)."""
         return KeptPlans(self.deploys, self.ledger)
+
+
+def check_drift(
+    settings: Settings,
+    environment: Environment,
+    aws: Aws,
+    ledger: Ledger,
+    out: Console,
+    *,
+    deploying: bool,
+) -> None:
+    """Report drift from the ledger (drift.py) before a plan is made; a deploy's execute
+    refuses on it where policy.refuse_drift (a rollback, an incident's tool, never does)."""
+    try:
+        report = read_drift(settings, environment, aws, ledger)
+    except AwsError as error:
+        guardrails.check_drift(environment, f"it could not be checked: {error}", execute=deploying)
+        out.print(f"[bold yellow]warning: drift not checked: {error}")
+        return
+    if not report.drifted:
+        return
+    out.print(f"[bold yellow]{environment.name} has drifted from its ledger:")
+    out.print(drift_table(report))
+    for line in drift_lines(report):
+        out.print(line, markup=False, highlight=False)
+    guardrails.check_drift(environment, report.summary(), execute=deploying)
 
 
 def actor(root: Path) -> str:
@@ -144,12 +172,17 @@ def preflight(
         if status is not None:
             statuses[name] = (status, pending_change_sets(cloudformation, name))
     guardrails.check_not_busy(statuses)
+    ledger = ledger_of(settings, environment, aws)
+    if statuses and reviewed:  # a deploy or a rollback of stacks that exist
+        check_drift(
+            settings, environment, aws, ledger, invocation.out, deploying=execute and from_source
+        )
     return Run(
         settings=settings,
         environment=environment,
         invocation=invocation,
         aws=aws,
-        ledger=ledger_of(settings, environment, aws),
+        ledger=ledger,
         principal=who.principal,
         actor=actor(root),
         github=github,

@@ -14,6 +14,7 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
+from .drift import IN_SYNC, DriftReport, StackDrift, endpoint_line
 from .ledger import DeployRecord, Note, Outcome
 from .live import left_live
 from .outcomes import describe as describe_metrics
@@ -338,5 +339,89 @@ def outcome_lines(
             for note in notes.get(record.deploy_id, ())
         ]
         if said:
-            lines += [f"{record.deploy_id} ({record.kind}, {record.outcome.value}):", *said]
+            lines += [f"{record.deploy_id} ({record.kind}):", *said]
     return lines
+
+
+def drift_table(report: DriftReport) -> Table:
+    """One row per stack: its template against the ledger's, and CloudFormation's drift
+    detection of its resources."""
+    title = f"Drift of {report.environment} against its ledger"
+    table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD)
+    for column in ("stack", "template (expected from)", "resources (CloudFormation)"):
+        table.add_column(column, overflow="fold")
+    for stack in report.stacks:
+        template = (
+            stack.template
+            if stack.expected_from is None
+            else (f"{stack.template} ({stack.expected_from})")
+        )
+        resources = (
+            ", ".join(f"{r.logical_id} {r.status}" for r in stack.resources)
+            or stack.detection.lower().replace("_", " ")
+            or "-"
+        )
+        drifted = stack.template not in {IN_SYNC, "unknown"}
+        table.add_row(
+            stack.stack,
+            f"[red]{template}" if drifted else template,
+            f"[red]{resources}" if stack.resources else resources,
+        )
+    return table
+
+
+def drift_lines(report: DriftReport) -> list[str]:
+    """Below the table: each difference, and the endpoint; the verdict last."""
+    lines = []
+    for stack in report.stacks:
+        lines += _drift_details(stack)
+    lines.append(endpoint_line(report.endpoint))
+    if report.drifted:
+        lines.append(f"DRIFTED: {report.summary()}")
+    else:
+        lines.append(f"in sync: {report.environment} runs what its ledger says")
+    return lines
+
+
+def _drift_details(stack: StackDrift) -> list[str]:
+    lines = []
+    for change in stack.template_changes:
+        lines.append(
+            f"{stack.stack} template: {change.status} {change.logical_id} ({change.resource_type})"
+        )
+        lines += [
+            f"  {d.path}: {d.expected} -> {d.actual} (ledger -> live)" for d in change.differences
+        ]
+    for resource in stack.resources:
+        lines.append(
+            f"{stack.stack} resource {resource.logical_id} ({resource.resource_type}) "
+            f"{resource.status}"
+        )
+        lines += [
+            f"  {d.path}: expected {d.expected}, actual {d.actual}" for d in resource.differences
+        ]
+    return lines
+
+
+def drift_markdown(report: DriftReport) -> str:
+    """The report for the CI step summary."""
+    verdict = "DRIFTED" if report.drifted else "in sync"
+    lines = [
+        f"## Drift of {report.environment}: {verdict}",
+        "",
+        "| stack | template (expected from) | resources (CloudFormation) |",
+        "| --- | --- | --- |",
+    ]
+    for stack in report.stacks:
+        resources = ", ".join(f"{r.logical_id} {r.status}" for r in stack.resources) or (
+            stack.detection or "-"
+        )
+        lines.append(
+            f"| {stack.stack} | {stack.template} ({stack.expected_from or 'no record'}) "
+            f"| {_cell(resources)} |"
+        )
+    details = [line for stack in report.stacks for line in _drift_details(stack)]
+    lines += ["", endpoint_line(report.endpoint), ""]
+    if details:
+        lines += ["```text", *details, "```", ""]
+    return "\n".join(lines)

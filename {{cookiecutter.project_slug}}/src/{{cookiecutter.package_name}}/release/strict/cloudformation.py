@@ -60,7 +60,9 @@ from moto.cloudformation.exceptions import (
 )
 from moto.cloudformation.models import Change, ChangeSet, CloudFormationBackend, Event, Stack
 from moto.cloudformation.utils import generate_changeset_id, validate_create_change_set
+from moto.s3 import models as s3_models
 from moto.sagemaker import models as sagemaker_models
+from moto.sagemaker import responses as sagemaker_responses
 
 from .. import schemas
 from . import resources
@@ -144,6 +146,11 @@ def install() -> None:
         # moto deletes a stack's resources by physical id; ours are lowercased: by name.
         model.delete = _delete_by_name
     models[2].update_from_cloudformation_json = classmethod(_update_endpoint)
+    bucket: Any = s3_models.FakeBucket
+    bucket.create_from_cloudformation_json = _versioned(bucket.create_from_cloudformation_json)
+    bucket.update_from_cloudformation_json = _versioned(bucket.update_from_cloudformation_json)
+    sagemaker_response: Any = sagemaker_responses.SageMakerResponse
+    sagemaker_response.update_endpoint = _update_endpoint_call
     for function in (parsing.get_model_list, parsing.get_model_map, parsing.get_name_type_map):
         function.cache_clear()  # the resource types in resources.py register on import
     assert all(t.cloudformation_type() in parsing.get_model_map() for t in resources.TYPES)
@@ -472,6 +479,56 @@ def _update_endpoint(
     original_resource.data_capture_config = new.data_capture_config
     original_resource.tags = properties.get("Tags", [])
     return original_resource
+
+
+def _versioned(original: Callable[..., Any]) -> Callable[..., Any]:
+    """moto creates and updates a bucket without its VersioningConfiguration; CloudFormation
+    sets it (Status Enabled or Suspended,
+    https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-properties-s3-bucket-versioningconfiguration.html),
+    and the ledger counts on it: an overwritten or deleted record stays as a version."""
+
+    def apply(*args: Any, **kwargs: Any) -> Any:
+        bucket = original(*args, **kwargs)
+        cloudformation_json = kwargs.get("cloudformation_json", args[1] if len(args) > 1 else {})
+        properties = (cloudformation_json or {}).get("Properties") or {}
+        status = (properties.get("VersioningConfiguration") or {}).get("Status")
+        if status in {"Enabled", "Suspended"}:
+            bucket.versioning_status = status
+        return bucket
+
+    return apply
+
+
+def _update_endpoint_call(self: Any) -> Any:
+    """SageMaker's UpdateEndpoint API, which moto lacks: the endpoint moves to the named
+    config by the same rules as CloudFormation's update (above), tags untouched; a config
+    or endpoint that does not exist is a ValidationException "Could not find ..."
+    (https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_UpdateEndpoint.html)."""
+    from moto.core.responses import ActionResult
+    from moto.sagemaker.exceptions import ValidationError as SageMakerValidationError
+
+    backend = self.sagemaker_backend
+    name = self._get_param("EndpointName")
+    endpoint = backend.endpoints.get(name)
+    if endpoint is None:
+        raise SageMakerValidationError(message=f"Could not find endpoint '{name}'.")
+    properties = {
+        "EndpointConfigName": self._get_param("EndpointConfigName"),
+        "RetainAllVariantProperties": self._get_param("RetainAllVariantProperties", False),
+        "Tags": endpoint.tags,
+    }
+    try:
+        _update_endpoint(
+            type(endpoint),
+            original_resource=endpoint,
+            new_resource_name=name,
+            cloudformation_json={"Properties": properties},
+            account_id=backend.account_id,
+            region_name=backend.region_name,
+        )
+    except ResourceFailed as failure:
+        raise SageMakerValidationError(message=str(failure)) from None
+    return ActionResult({"EndpointArn": endpoint.arn})
 
 
 # --- ExecuteChangeSet ------------------------------------------------------------------

@@ -26,7 +26,7 @@ from urllib.parse import parse_qs
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from .. import schemas
-from . import cloudwatch, resources
+from . import cloudwatch, drift, resources
 from .cloudformation import install
 from .faults import ERRORS, FAULTS, CallFault, FaultError
 
@@ -101,6 +101,7 @@ class StrictMiddleware:
         if path.startswith("/moto-api/reset"):
             FAULTS.clear()
             resources.reset()
+            drift.reset()
             return self.app(environ, start_response)
         action, json_protocol = _action(environ, body)
         fault = FAULTS.take(action) if action else None
@@ -163,6 +164,7 @@ def application() -> StrictMiddleware:
 
     install()
     cloudwatch.install()
+    drift.install()
     schemas.preload()
     _answer_lookups_once()
     return StrictMiddleware(DomainDispatcherApplication(create_backend_app))
