@@ -227,3 +227,17 @@ def test_monitoring_table_without_the_module_is_a_config_error(
     with pytest.raises(ConfigError, match=r"environments\.dev\.monitoring is set but"):
         synthesize_into(tmp_path / "cdk.out", with_monitoring, [with_monitoring.environment("dev")])
     assert not (tmp_path / "cdk.out").exists()
+
+
+def test_a_relative_outdir_is_where_the_task_runs_after_a_change_of_directory(
+    settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The CDK's Node.js process keeps the working directory it started in; a relative
+    staging folder handed to it once left `invoke synth` run in-process from another folder
+    (the doc tests' copies) with an empty cdk.out/ and the templates elsewhere."""
+    for folder in ("first", "second"):
+        (tmp_path / folder).mkdir()
+        monkeypatch.chdir(tmp_path / folder)
+        stacks = synthesize_into(Path("cdk.out"), settings, settings.select(["local"]))
+        for stack in stacks:
+            assert (tmp_path / folder / stack.template_path).is_file(), stack.template_path

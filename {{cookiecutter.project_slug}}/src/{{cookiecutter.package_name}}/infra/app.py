@@ -201,7 +201,9 @@ def synthesize_into(
     """
     outdir.parent.mkdir(parents=True, exist_ok=True)
     failure_report = outdir.with_name(f"{outdir.name}.{VALIDATION_REPORT}")
-    staging = Path(tempfile.mkdtemp(prefix=f".{outdir.name}-", dir=outdir.parent))
+    # Absolute: the CDK's Node.js process keeps the working directory it started in, so a
+    # relative folder would be written there, not where this synth runs.
+    staging = Path(tempfile.mkdtemp(prefix=f".{outdir.name}-", dir=outdir.parent)).resolve()
     try:
         app = new_app(settings.path.parents[1], staging)  # the project: <root>/config/<file>
         stacks = synthesize(build_app(settings, environments, model_sha256, app))
