@@ -67,7 +67,7 @@ def test_demo_bakes_and_runs_the_baked_pipeline(tmp_path: Path) -> None:
         "deploy --execute", "tag v0.1.0",
         "deploy the new model dry run", "deploy the new model approved by alice",
         "deploy the new model approved by bob", "deploy the new model --execute", "tag v0.2.0",
-        "roll back to v0.1.0", "history", "stop the local AWS", "total",
+        "roll back to v0.1.0", "history", "drift against the ledger", "stop the local AWS", "total",
     ]  # fmt: skip
     origin = tmp_path / "threat-detector-origin.git"
     tags = subprocess.run(

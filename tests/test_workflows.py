@@ -263,7 +263,7 @@ def test_drift_runs_daily_for_each_cloud_environment_with_its_read_role(
 
 
 GATING_CI_JOBS = ["lint", "tests", "synth"]
-INFORMATIONAL_CI_JOBS = ["template"]
+INFORMATIONAL_CI_JOBS = ["template", "audit"]
 
 
 def test_ci_runs_lint_then_tests_then_synth(baked: Path, workflows: dict[str, Document]) -> None:
@@ -286,20 +286,24 @@ def test_ci_runs_lint_then_tests_then_synth(baked: Path, workflows: dict[str, Do
     assert upload["with"]["path"] == "cdk.out/"
 
 
-def test_ci_template_check_is_informational(baked: Path, workflows: dict[str, Document]) -> None:
-    """Out of date with the template is news, not a gate: the job may fail without failing
-    the run, no check requires it, and it runs on its own (nothing waits for it)."""
+@pytest.mark.parametrize(("job_id", "task"), [("template", "template-check"), ("audit", "audit")])
+def test_ci_template_check_and_audit_are_informational(
+    baked: Path, workflows: dict[str, Document], job_id: str, task: str
+) -> None:
+    """Out of date with the template, or a known vulnerability in a pin, is news, not a gate:
+    the job may fail without failing the run, no check requires it, and it runs on its own
+    (nothing waits for it)."""
     ci_jobs = jobs(workflows["ci"])
-    job = ci_jobs["template"]
+    job = ci_jobs[job_id]
     assert job["continue-on-error"] is True
     assert "needs" not in job
-    assert not any(job.get("needs") == "template" for job in ci_jobs.values())
+    assert not any(job.get("needs") == job_id for job in ci_jobs.values())
     assert job["name"] not in config_of(baked)["github"]["required_checks"]
-    assert "--strict" not in nox_step(job, "template")["run"]
+    assert nox_step(job, job_id)["run"] == f"uvx nox -s {job_id}"
     # The session it runs exists and runs the task the docs describe.
     noxfile = (baked / "noxfile.py").read_text(encoding="utf-8")
-    assert "def template(session: nox.Session)" in noxfile
-    assert '"invoke", "template-check"' in noxfile
+    assert f"def {job_id}(session: nox.Session)" in noxfile
+    assert f'"invoke", "{task}"' in noxfile
 
 
 def test_ci_cancels_superseded_pull_request_runs_only(workflows: dict[str, Document]) -> None:

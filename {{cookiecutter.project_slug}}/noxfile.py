@@ -110,9 +110,18 @@ def tests(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON)
 def synth(session: nox.Session) -> None:
-    """CloudFormation templates for every environment (invoke synth); `-- --env prod` for one."""
+    """CloudFormation templates for every environment (invoke synth), then checkov on them
+    (invoke scan); `-- --env prod` for one."""
     install(session)
     session.run("invoke", "synth", *session.posargs)
+    session.run("invoke", "scan")
+
+
+@nox.session(python=PYTHON, default=False)
+def audit(session: nox.Session) -> None:
+    """Known vulnerabilities in uv.lock's pins (invoke audit: pip-audit); CI's informational job."""
+    install(session)
+    session.run("invoke", "audit")
 
 
 @nox.session(python=PYTHON, default=False)

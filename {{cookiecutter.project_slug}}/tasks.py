@@ -95,6 +95,27 @@ def synth(c: Context, env: list[str], model_sha256: str = "", outdir: str = "cdk
         commands.synth(ROOT, env, Path(outdir), model_sha256)
 
 
+@task(klass=ProjectTask)
+def audit(c: Context) -> None:
+    """Known vulnerabilities in what uv.lock pins (pip-audit); says so when it checked nothing."""
+    from {{ cookiecutter.package_name }} import commands
+
+    with refusals():
+        status = commands.audit(ROOT)
+    if status:
+        raise Exit(code=status)
+
+
+@task(klass=ProjectTask, help={"outdir": "Cloud assembly folder to scan (default: cdk.out)"})
+def scan(c: Context, outdir: str = "cdk.out") -> None:
+    """checkov on the synthesized templates; fails on findings config/checkov.toml does not
+    acknowledge."""
+    from {{ cookiecutter.package_name }} import commands
+
+    with refusals():
+        commands.scan(ROOT, Path(outdir))
+
+
 @task(klass=ProjectTask, help={"outdir": "Where model.json goes (default: build/model)"})
 def train(c: Context, outdir: str = "build/model") -> None:
     """Train the model (deterministic, from config/model.toml) and show its metrics."""
@@ -359,6 +380,8 @@ ns = Collection(
     lint,
     test,
     synth,
+    scan,
+    audit,
     train,
     package,
     deploy,

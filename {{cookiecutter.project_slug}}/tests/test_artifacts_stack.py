@@ -13,6 +13,7 @@ from {{ cookiecutter.package_name }}.infra.artifacts_bucket import (
     ACCESS_LOGS_LOGICAL_ID,
     BUCKET_LOGICAL_ID,
 )
+from {{ cookiecutter.package_name }}.infra.encryption import KEY_LOGICAL_ID
 
 from .conftest import ENVIRONMENTS, resources_of_type
 
@@ -24,19 +25,34 @@ BLOCK_ALL = {
 }
 
 
+SSE_S3 = {
+    "ServerSideEncryptionConfiguration": [
+        {"ServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}
+    ]
+}
+SSE_KMS = {
+    "ServerSideEncryptionConfiguration": [
+        {
+            "BucketKeyEnabled": True,
+            "ServerSideEncryptionByDefault": {
+                "KMSMasterKeyID": {"Fn::GetAtt": [KEY_LOGICAL_ID, "Arn"]},
+                "SSEAlgorithm": "aws:kms",
+            },
+        }
+    ]
+}
+
+
 @pytest.mark.parametrize("env", ENVIRONMENTS)
 def test_bucket_is_versioned_encrypted_private_and_logged(
-    templates: dict[str, Template], env: str
+    templates: dict[str, Template], settings: Settings, env: str
 ) -> None:
+    kms = settings.environment(env).encryption.kms
     templates[f"{env}-artifacts"].has_resource_properties(
         "AWS::S3::Bucket",
         {
             "VersioningConfiguration": {"Status": "Enabled"},
-            "BucketEncryption": {
-                "ServerSideEncryptionConfiguration": [
-                    {"ServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}
-                ]
-            },
+            "BucketEncryption": SSE_KMS if kms else SSE_S3,
             "PublicAccessBlockConfiguration": BLOCK_ALL,
             "LoggingConfiguration": {
                 "DestinationBucketName": {"Ref": ACCESS_LOGS_LOGICAL_ID},

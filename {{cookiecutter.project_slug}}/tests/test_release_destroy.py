@@ -19,7 +19,12 @@ from {{ cookiecutter.package_name }}.naming import stack_names
 from {{ cookiecutter.package_name }}.release.deploy import Result
 from {{ cookiecutter.package_name }}.release.destroy import DestroyRequest, DestroyResult, destroy
 from {{ cookiecutter.package_name }}.release.guardrails import check_promotion
-from {{ cookiecutter.package_name }}.release.ledger import DESTROY, DeployRecord, Outcome, ledger_of
+from {{ cookiecutter.package_name }}.release.ledger import (
+    DESTROY,
+    DeployRecord,
+    Outcome,
+    ledger_of,
+)
 from {{ cookiecutter.package_name }}.release.rollback import choose_target
 from {{ cookiecutter.package_name }}.release.tag import certified_record
 

@@ -168,7 +168,9 @@ def test_dashboard_shows_the_endpoint(
 
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)
-def test_execution_role_is_least_privilege(template_json: dict[str, Any], env: str) -> None:
+def test_execution_role_is_least_privilege(
+    template_json: dict[str, Any], settings: Settings, env: str
+) -> None:
     template = serving(template_json, env)
     statements = only_resource(template, "AWS::IAM::Policy")["Properties"]["PolicyDocument"][
         "Statement"
@@ -192,7 +194,11 @@ def test_execution_role_is_least_privilege(template_json: dict[str, Any], env: s
         "logs:PutLogEvents",
         "cloudwatch:PutMetricData",
         "cloudwatch:DescribeAlarms",
-    }
+    } | (  # the environment's key (test_encryption.py)
+        {"kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"}
+        if settings.environment(env).encryption.kms
+        else set()
+    )
     model = only_resource(template, "AWS::SageMaker::Model")
     (policy_id,) = resources_of_type(template, "AWS::IAM::Policy")
     assert policy_id in model["DependsOn"]

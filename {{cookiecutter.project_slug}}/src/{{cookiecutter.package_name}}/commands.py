@@ -58,6 +58,56 @@ def synth(
     return [stack.template_path for stack in stacks]
 
 
+def scan(root: Path, outdir: Path) -> None:
+    """checkov on the templates in outdir; a ScanError (one line) unless every finding is
+    acknowledged in config/checkov.toml and every acknowledgement still matches one."""
+    from collections import Counter
+
+    from .infra.scan import (
+        ACKNOWLEDGEMENTS,
+        CHECKOV_VERSION,
+        ScanError,
+        judge,
+        load_acknowledgements,
+        run_checkov,
+        scanned_environments,
+        summary,
+    )
+
+    settings = load(root)
+    folder = outdir  # as synth writes it: relative to where the task runs
+    environments = scanned_environments(folder)
+    if not environments:
+        raise ScanError(f"no templates in {outdir}/: run invoke synth first")
+    acknowledgements = load_acknowledgements(root / ACKNOWLEDGEMENTS, settings.environments)
+    with console.status(f"checkov {CHECKOV_VERSION} on {len(environments)} environment(s)…"):
+        findings = run_checkov(folder)
+    verdict = judge(findings, acknowledgements, environments)
+    table = Table(title=f"checkov on {outdir}/", title_justify="left", box=box.SIMPLE)
+    for column in ("check", "stack", "resource", "acknowledged"):
+        table.add_column(column, overflow="fold")
+    for finding in verdict.findings:
+        said = "[red]NO" if finding in verdict.unacknowledged else "yes"
+        table.add_row(finding.check, finding.stack, finding.resource, said)
+    if verdict.findings:
+        console.print(table)
+    if not verdict.passed:
+        raise ScanError(summary(verdict, {}))
+    excused = Counter(finding.check for finding in verdict.findings)
+    console.print(summary(verdict, excused))
+
+
+def audit(root: Path) -> int:
+    """pip-audit on what uv.lock pins; 1 when it found known vulnerabilities, else 0 (an
+    audit the vulnerability service did not answer is said, and informational)."""
+    from .audit import PIP_AUDIT_VERSION, Status, audit_lock
+
+    with console.status(f"pip-audit {PIP_AUDIT_VERSION} on uv.lock's pins…"):
+        result = audit_lock(root)
+    console.print(result.line(), markup=False, highlight=False, soft_wrap=True)
+    return 1 if result.status is Status.VULNERABLE else 0
+
+
 def deploy(
     root: Path,
     environment: str,

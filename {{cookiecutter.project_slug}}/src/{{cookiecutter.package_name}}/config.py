@@ -33,6 +33,14 @@ _SLUG = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
 _ACCOUNT = re.compile(r"^\d{12}$")
 _REGION = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$")
 _INSTANCE_TYPE = re.compile(r"^ml\.[a-z0-9]+\.[a-z0-9]+$")
+# Instance families with local NVMe storage (m5d, c5d, g4dn, p3dn, ...): SageMaker encrypts
+# their volumes itself and "if you specify a value for KmsKeyId when using any nitro-based
+# instances with local storage, the call to CreateEndpointConfig fails"
+# (https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_CreateEndpointConfig.html).
+_LOCAL_STORAGE = re.compile(r"^ml\.[a-z]+[0-9]+[a-z]*d[a-z]*\.")
+_KMS_KEY_ARN = re.compile(
+    r"^arn:aws[a-z-]*:kms:(?P<region>[a-z0-9-]+):(?P<account>\d{12}):key/(?:mrk-)?[0-9a-f-]{32,36}$"
+)
 _ENV_VAR = re.compile(r"^[A-Z][A-Z0-9_]*$")
 _REPOSITORY = re.compile(r"^[A-Za-z0-9-]+/[A-Za-z0-9._-]+$")
 _URL = re.compile(r"^https?://[A-Za-z0-9.-]+(:\d+)?/?$")
@@ -150,6 +158,22 @@ class Approvals:
 
 
 @dataclass(frozen=True)
+class Encryption:
+    """How the environment's data is encrypted at rest: "s3" (S3-managed keys, SSE-S3, and
+    SageMaker's defaults) or "kms" (a customer-managed KMS key: the artifact bucket, the
+    endpoint's storage volume, its data capture and the Model Monitor job's output and
+    volume). key_arn names an existing key of the environment's account and region; without
+    it the artifacts stack creates one (aliased, rotated yearly)."""
+
+    kind: str
+    key_arn: str | None = None
+
+    @property
+    def kms(self) -> bool:
+        return self.kind == "kms"
+
+
+@dataclass(frozen=True)
 class Environment:
     name: str
     account: str
@@ -163,6 +187,7 @@ class Environment:
     monitoring: Monitoring | None
     policy: Policy
     approvals: Approvals | None
+    encryption: Encryption = Encryption("s3")
 
 
 @dataclass(frozen=True)
@@ -463,6 +488,7 @@ def _environment(name: str, table: _Table) -> Environment:
         if len(approvals.reviewers) > 6:
             raise t.fail("reviewers", "GitHub allows at most 6 required reviewers")
         t.done()
+    encryption = _encryption(table, account, region, endpoint.instance_type)
     table.done()
     return Environment(
         name=name,
@@ -477,7 +503,40 @@ def _environment(name: str, table: _Table) -> Environment:
         monitoring=monitoring,
         policy=policy,
         approvals=approvals,
+        encryption=encryption,
     )
+
+
+def _encryption(table: _Table, account: str, region: str, instance_type: str) -> Encryption:
+    """`encryption = "s3"`, `"kms"` (a key the artifacts stack creates) or an existing key's
+    ARN, which must be of the environment's own account and region."""
+    value = table.string("encryption", re.compile(r"^(s3|kms|arn:.+)$"), "kms")
+    if value == "s3":
+        return Encryption("s3")
+    if _LOCAL_STORAGE.match(instance_type):
+        raise table.fail(
+            "encryption",
+            f"{value!r} with endpoint.instance_type {instance_type!r}: SageMaker refuses a KMS "
+            "key for instance types with local storage (they encrypt it themselves); use "
+            'encryption = "s3" or an instance type without local storage',
+        )
+    if value == "kms":
+        return Encryption("kms")
+    found = _KMS_KEY_ARN.match(value)
+    if found is None:
+        raise table.fail(
+            "encryption",
+            f"{value!r} is not a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>); use "
+            '"s3", "kms" or a key ARN',
+        )
+    if (found["region"], found["account"]) != (region, account):
+        raise table.fail(
+            "encryption",
+            f"the key is in account {found['account']}, region {found['region']}, but the "
+            f"environment is account {account}, region {region}: use a key of its own account "
+            'and region, or "kms" to create one',
+        )
+    return Encryption("kms", value)
 
 
 def _check_promotions(environments: Mapping[str, Environment], path: Path) -> None:

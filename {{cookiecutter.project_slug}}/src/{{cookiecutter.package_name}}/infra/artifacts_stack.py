@@ -13,12 +13,14 @@ from constructs import Construct
 from ..bucket_layout import LEDGER_PREFIX, artifact_bucket_name
 from ..config import Environment, Project
 from .artifacts_bucket import ArtifactsBucket
+from .encryption import create_key
 
 
 class ArtifactsStack(Stack):
     """The artifacts bucket of one environment (models, data capture, deploy ledger).
 
-    Attributes: ``artifacts`` (the construct) and ``bucket``.
+    Attributes: ``artifacts`` (the construct), ``bucket`` and ``key`` (the environment's KMS
+    key, None with S3-managed encryption).
 
     ledger_readers are the accounts of environments promoted from this one: their deploys
     must read this environment's ledger (releases/<env>/) to check the promotion order.
@@ -35,11 +37,13 @@ class ArtifactsStack(Stack):
         **kwargs: Any,
     ) -> None:
         super().__init__(scope, id, **kwargs)
+        self.key = create_key(self, project, environment, ledger_readers)
         self.artifacts = ArtifactsBucket(
             self,
             "Artifacts",
             bucket_name=artifact_bucket_name(project.name, environment.name, environment.account),
             retention=environment.artifacts,
+            key=self.key,
         )
         self.bucket = self.artifacts.bucket
         if ledger_readers:

@@ -63,6 +63,7 @@ class ModelEndpoint(Construct):
         capture_uri: str,
         rollback_alarm_names: Sequence[str],
         retain_variant_properties: bool,
+        kms_key_id: str | None = None,
     ) -> None:
         super().__init__(scope, id)
         self.endpoint_name = endpoint_name
@@ -98,7 +99,10 @@ class ModelEndpoint(Construct):
                     initial_variant_weight=1.0,
                 )
             ],
+            # The instance's storage volume (create-only: a new key is a new config).
+            kms_key_id=kms_key_id,
             data_capture_config=sagemaker.CfnEndpointConfig.DataCaptureConfigProperty(
+                kms_key_id=kms_key_id,
                 enable_capture=True,
                 initial_sampling_percentage=settings.data_capture_percent,
                 destination_s3_uri=capture_uri,

@@ -20,6 +20,7 @@ from ..config import Environment, Monitoring, Project
 from ..images import model_monitor_image
 from ..naming import MODEL_NAME_DIGITS
 from .artifacts_stack import import_artifacts_bucket
+from .encryption import key_id, use_key
 from .permissions import (
     Grant,
     allow,
@@ -72,6 +73,7 @@ class DataQualityMonitor(Construct):
         constraints_uri: str,
         output_uri: str,
         model_sha256: str,
+        kms_key_id: str | None = None,
     ) -> None:
         super().__init__(scope, id)
         self.role, self.policy = sagemaker_role(
@@ -106,6 +108,7 @@ class DataQualityMonitor(Construct):
                 constraints_resource=SAGEMAKER.ConstraintsResourceProperty(s3_uri=constraints_uri),
             ),
             data_quality_job_output_config=SAGEMAKER.MonitoringOutputConfigProperty(
+                kms_key_id=kms_key_id,
                 monitoring_outputs=[
                     SAGEMAKER.MonitoringOutputProperty(
                         s3_output=SAGEMAKER.S3OutputProperty(
@@ -114,13 +117,14 @@ class DataQualityMonitor(Construct):
                             s3_upload_mode="EndOfJob",
                         )
                     )
-                ]
+                ],
             ),
             job_resources=SAGEMAKER.MonitoringResourcesProperty(
                 cluster_config=SAGEMAKER.ClusterConfigProperty(
                     instance_count=1,
                     instance_type=settings.instance_type,
                     volume_size_in_gb=20,
+                    volume_kms_key_id=kms_key_id,
                 )
             ),
             network_config=SAGEMAKER.NetworkConfigProperty(
@@ -189,6 +193,7 @@ class MonitoringStack(Stack):
             ),
             output_uri=self.bucket.s3_url_for_object(monitoring_prefix(environment.name)),
             model_sha256=model_sha256,
+            kms_key_id=key_id(self, project, environment),
         )
         describe_endpoint = iam.PolicyStatement(
             actions=["sagemaker:DescribeEndpoint"],
@@ -214,9 +219,18 @@ class MonitoringStack(Stack):
                 *pull_image(self, "model_monitor", environment),
                 write_logs(self, environment, "/aws/sagemaker/ProcessingJobs*"),
                 put_metrics("StringLike", "aws/sagemaker/Endpoints/*"),
+                # Read captured requests and the baseline, write reports, encrypt the job's
+                # volume (a grant for its EBS volume) with the environment's key.
+                *use_key(
+                    self,
+                    project,
+                    environment,
+                    ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:CreateGrant"],
+                ),
             ],
             "Scoped wildcards: this model's baseline files, this environment's captured "
             "requests and monitoring reports, the processing-job log groups SageMaker names; "
             "ecr:GetAuthorizationToken has no resource level and PutMetricData is limited by "
-            "a namespace condition.",
+            "a namespace condition; key/* only where the key carries this environment's alias "
+            "(kms:ResourceAliases: IAM cannot name a key by its alias).",
         )

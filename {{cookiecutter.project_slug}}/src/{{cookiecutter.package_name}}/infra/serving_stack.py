@@ -19,6 +19,7 @@ from .alarms import EndpointAlarms
 from .artifacts_stack import import_artifacts_bucket
 from .autoscaling import VariantAutoscaling
 from .dashboard import EndpointDashboard
+from .encryption import key_id, use_key
 from .model_endpoint import ModelEndpoint
 from .permissions import (
     Grant,
@@ -70,11 +71,26 @@ class ServingStack(Stack):
             capture_uri=self.bucket.s3_url_for_object(data_capture_prefix(environment.name)),
             rollback_alarm_names=self.alarms.names,
             retain_variant_properties=environment.autoscaling.enabled,
+            kms_key_id=key_id(self, project, environment),
         )
         # A deployment watches the alarms, so they must exist before the endpoint changes.
         self.endpoint.endpoint.node.add_dependency(self.alarms)
         self._grant_runtime_access(
             self.endpoint.policy, self.bucket, environment, self.alarms.names
+        )
+        # Read the model and write captured requests under the bucket's key; encrypt the
+        # captured data and the volume with it ("the SageMaker execution role must include
+        # permissions to call kms:Encrypt", CreateEndpointConfig's KmsKeyId).
+        allow(
+            self.endpoint.policy,
+            use_key(
+                self,
+                project,
+                environment,
+                ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"],
+            ),
+            "key/* only where the key carries this environment's alias (kms:ResourceAliases): "
+            "IAM cannot name a key by its alias, and the stacks share no export of its id.",
         )
         self.autoscaling = None
         if environment.autoscaling.enabled:

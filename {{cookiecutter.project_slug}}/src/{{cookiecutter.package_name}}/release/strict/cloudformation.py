@@ -60,6 +60,7 @@ from moto.cloudformation.exceptions import (
 )
 from moto.cloudformation.models import Change, ChangeSet, CloudFormationBackend, Event, Stack
 from moto.cloudformation.utils import generate_changeset_id, validate_create_change_set
+from moto.kms import models as kms_models
 from moto.s3 import models as s3_models
 from moto.sagemaker import models as sagemaker_models
 from moto.sagemaker import responses as sagemaker_responses
@@ -146,6 +147,8 @@ def install() -> None:
         # moto deletes a stack's resources by physical id; ours are lowercased: by name.
         model.delete = _delete_by_name
     models[2].update_from_cloudformation_json = classmethod(_update_endpoint)
+    key: Any = kms_models.Key
+    key.create_from_cloudformation_json = _key_tags(key.create_from_cloudformation_json)
     bucket: Any = s3_models.FakeBucket
     bucket.create_from_cloudformation_json = _versioned(bucket.create_from_cloudformation_json)
     bucket.update_from_cloudformation_json = _versioned(bucket.update_from_cloudformation_json)
@@ -479,6 +482,24 @@ def _update_endpoint(
     original_resource.data_capture_config = new.data_capture_config
     original_resource.tags = properties.get("Tags", [])
     return original_resource
+
+
+def _key_tags(original: Callable[..., Any]) -> Callable[..., Any]:
+    """AWS::KMS::Key's Tags are Key/Value pairs, as every resource's are
+    (https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-kms-key.html);
+    moto passes them to KMS's CreateKey, whose tags are TagKey/TagValue, and fails on the
+    first one with KeyError 'TagKey'."""
+
+    def create(*args: Any, **kwargs: Any) -> Any:
+        resource_name, cloudformation_json, *rest = args
+        document = copy.deepcopy(cloudformation_json)
+        properties = document.setdefault("Properties", {})
+        properties["Tags"] = [
+            {"TagKey": tag["Key"], "TagValue": tag["Value"]} for tag in properties.get("Tags", [])
+        ]
+        return original(resource_name, document, *rest, **kwargs)
+
+    return create
 
 
 def _versioned(original: Callable[..., Any]) -> Callable[..., Any]:

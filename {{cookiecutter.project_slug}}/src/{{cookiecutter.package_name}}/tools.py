@@ -1,0 +1,28 @@
+"""Tools that run in their own environment (`uv tool run --from NAME==VERSION`): scanners
+whose dependencies would fight the project's pins in uv.lock (checkov, pip-audit)."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from .errors import ProjectError
+
+
+def find_uv() -> str | None:
+    """uv beside this Python (the project's environment has it, through nox[uv]), else on
+    PATH."""
+    beside = Path(sys.executable).parent / "uv"
+    return str(beside) if beside.exists() else shutil.which("uv")
+
+
+def run_tool(requirement: str, executable: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """`uv tool run --from requirement executable args`, output captured; a ProjectError
+    (one line) when uv is missing."""
+    uv = find_uv()
+    if uv is None:
+        raise ProjectError(f"{executable} runs with uv (uv tool run), and uv is not installed")
+    command = [uv, "tool", "run", "--from", requirement, executable, *args]
+    return subprocess.run(command, capture_output=True, text=True, check=False)
