@@ -4,23 +4,40 @@ the roles granted exactly its use; and a deploy with it on the strict local AWS.
 
 from __future__ import annotations
 
+import io
 import re
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from rich.console import Console
 
-from {{ cookiecutter.package_name }}.config import Settings, parse
+from {{ cookiecutter.package_name }}.config import Settings, load, parse
 from {{ cookiecutter.package_name }}.errors import ConfigError
 from {{ cookiecutter.package_name }}.infra.app import synthesize_into
 from {{ cookiecutter.package_name }}.infra.encryption import KEY_LOGICAL_ID
+from {{ cookiecutter.package_name }}.release import pipeline
+from {{ cookiecutter.package_name }}.release.plan import Change, StackPlan
 
-from .conftest import CONFIG_PATH, MODEL_SHA256, local_document, only_resource, resources_of_type
+from .conftest import (
+    CONFIG_PATH,
+    MODEL_SHA256,
+    PROJECT_ROOT,
+    local_document,
+    only_resource,
+    resources_of_type,
+)
 from .conftest import aws_client as client
 from .test_release_deploy import BUCKET, CONFIRM, PROJECT, run
 
 ALIAS = f"alias/{PROJECT.name}-prod"
-ALIAS_ARN = f"arn:aws:kms:us-east-1:333333333333:{ALIAS}"
+PROD = load(PROJECT_ROOT).environment("prod")
+REGION, ACCOUNT = PROD.region, PROD.account
+OTHER_REGION = "ap-south-1" if REGION != "ap-south-1" else "eu-west-1"
+OTHER_ACCOUNT = "444444444444" if ACCOUNT != "444444444444" else "555555555555"
+KEY_ID = "1234abcd-12ab-34cd-56ef-1234567890ab"
+ALIAS_ARN = f"arn:aws:kms:{REGION}:{ACCOUNT}:{ALIAS}"
 
 
 def kms_statements(template: dict[str, Any]) -> list[dict[str, Any]]:
@@ -58,7 +75,7 @@ def test_prod_serving_and_monitoring_use_the_key_by_its_alias(
     assert config["DataCaptureConfig"]["KmsKeyId"] == ALIAS_ARN
     (statement,) = kms_statements(serving)
     assert sorted(statement["Action"]) == ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"]
-    assert statement["Resource"] == "arn:aws:kms:us-east-1:333333333333:key/*"
+    assert statement["Resource"] == f"arn:aws:kms:{REGION}:{ACCOUNT}:key/*"
     assert statement["Condition"] == {"ForAnyValue:StringEquals": {"kms:ResourceAliases": ALIAS}}
     if "prod-monitoring" in template_json:
         monitoring = template_json["prod-monitoring"]
@@ -85,7 +102,7 @@ def with_encryption(value: str, env: str = "prod", **endpoint: Any) -> Settings:
     return parse(document, CONFIG_PATH)
 
 
-GIVEN = "arn:aws:kms:us-east-1:333333333333:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+GIVEN = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/{KEY_ID}"
 
 
 def test_a_given_key_is_used_by_its_arn_and_none_is_created(tmp_path: Path) -> None:
@@ -102,24 +119,25 @@ def test_a_given_key_is_used_by_its_arn_and_none_is_created(tmp_path: Path) -> N
     ("value", "endpoint", "expected"),
     [
         (
-            "arn:aws:kms:eu-west-1:333333333333:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+            f"arn:aws:kms:{OTHER_REGION}:{ACCOUNT}:key/{KEY_ID}",
             {},
-            "the key is in account 333333333333, region eu-west-1, but the environment is "
-            "account 333333333333, region us-east-1",
+            f"the key is in account {ACCOUNT}, region {OTHER_REGION}, but the environment is "
+            f"account {ACCOUNT}, region {REGION}",
         ),
         (
-            "arn:aws:kms:us-east-1:444444444444:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+            f"arn:aws:kms:{REGION}:{OTHER_ACCOUNT}:key/{KEY_ID}",
             {},
-            "the key is in account 444444444444, region us-east-1, but the environment is "
-            "account 333333333333",
+            f"the key is in account {OTHER_ACCOUNT}, region {REGION}, but the environment is "
+            f"account {ACCOUNT}",
         ),
-        ("arn:aws:kms:us-east-1:333333333333:alias/x", {}, "is not a KMS key ARN"),
+        (f"arn:aws:kms:{REGION}:{ACCOUNT}:alias/x", {}, "is not a KMS key ARN"),
         ("aes", {}, "'aes' is not valid"),
         (
             "kms",
             {"instance_type": "ml.m5d.large"},
             "SageMaker refuses a KMS key for instance types with local storage",
         ),
+        ("kms", {"instance_type": "ml.g5.xlarge"}, "'kms' with instance type 'ml.g5.xlarge'"),
     ],
 )
 def test_bad_encryption_is_one_line_naming_the_setting(
@@ -153,3 +171,20 @@ def test_a_deploy_with_kms_encrypts_the_ledger_and_the_endpoint(aws: str, repo: 
         EndpointConfigName=outcome.record.endpoint["config"]
     )
     assert config["KmsKeyId"] == f"arn:aws:kms:us-east-1:123456789012:alias/{PROJECT.name}-local"
+
+
+def test_a_new_alias_is_given_the_time_kms_takes_to_authorize_by_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """KMS: "It might take up to five minutes for tag and alias changes to affect KMS key
+    authorization"; the serving roles use the key by its alias, so an execute that creates
+    the alias waits before the stacks that need it (on AWS; the local AWS has no delay)."""
+    slept: list[float] = []
+    monkeypatch.setattr("time.sleep", slept.append)
+    run: Any = SimpleNamespace(out=Console(file=io.StringIO()))
+    alias = Change("Add", "ArtifactsKeyAlias", "AWS::KMS::Alias", "")
+    bucket = Change("Modify", "ArtifactBucket", "AWS::S3::Bucket", "False")
+    pipeline._wait_for_new_alias(StackPlan("a", "t", "UPDATE", "id", (bucket,)), run)
+    assert slept == []
+    pipeline._wait_for_new_alias(StackPlan("a", "t", "UPDATE", "id", (bucket, alias)), run)
+    assert slept == [pipeline.ALIAS_PROPAGATION_SECONDS] == [300.0]

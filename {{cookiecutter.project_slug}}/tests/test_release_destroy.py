@@ -178,6 +178,10 @@ def test_a_destroy_that_fails_is_recorded_and_said_in_one_line(
         assert set(snapshot(aws)["stacks"]) == {ARTIFACTS, *rest}
     else:  # the only one did not go: its delete was refused
         assert record.destroyed == ()
+    # As the message says: retry, and it finishes.
+    again, _ = tear_down(local_settings, repo, execute=True)
+    assert again.result is DestroyResult.DESTROYED and again.stacks == tuple(rest or [first])
+    assert set(snapshot(aws)["stacks"]) == {ARTIFACTS}
 
 
 def record(deploy_id: str, commit: str, kind: str = "deploy", **fields: Any) -> DeployRecord:
@@ -199,12 +203,12 @@ def test_a_destroy_record_never_counts_as_a_deploy_of_its_commit(local_settings:
         check_promotion(prod, "c" * 40, [torn])
     with pytest.raises(Exception, match="has no successful deploy in prod"):
         certified_record([torn], "c" * 40, "prod")
-    # Roll back after a destroy: the live deploy is the newest success; redeploying it is
-    # allowed (its stacks are gone), and the default target is the success before it.
+    # Roll back after a destroy: nothing serves, so there is no "previous" to go back to
+    # without --to; a named deploy is brought back (its stacks are gone).
     b = record("20261206T100000000Z-bbbbbbb-0001", "b" * 40)
     a = record("20261205T100000000Z-aaaaaaa-0001", "a" * 40)
-    serving, target = choose_target([torn, b, a], None, live=None)
-    assert (serving, target) == (b, a)
+    with pytest.raises(Exception, match="nothing serves and there is nothing to roll back from"):
+        choose_target([torn, b, a], None, live=None)
     assert choose_target([torn, b, a], b.deploy_id, live=None) == (b, b)
     with pytest.raises(Exception, match="is a destroy; roll back only to a successful deploy"):
         choose_target([torn, b, a], torn.deploy_id, live=None)

@@ -8,6 +8,7 @@ import copy
 import io
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from rich.console import Console
@@ -26,6 +27,7 @@ from {{ cookiecutter.package_name }}.release.drift import (
 )
 from {{ cookiecutter.package_name }}.release.ledger import DESTROY, Outcome, ledger_of
 from {{ cookiecutter.package_name }}.release.rollback import RollbackRequest, rollback
+from {{ cookiecutter.package_name }}.release.strict import drift as strict_drift
 
 from .conftest import aws_client as client
 from .test_release_deploy import CONFIRM, PROJECT, SERVING, commit, refused, run, snapshot
@@ -178,17 +180,35 @@ def test_an_endpoint_moved_behind_the_engines_back_is_endpoint_drift(
 def test_a_stack_deleted_by_hand_is_missing_and_a_destroy_is_in_sync(
     aws: str, local_settings: Settings, repo: Path
 ) -> None:
+    """Missing stacks are drift, but never block the deploy that recreates them."""
     run(local_settings, repo, execute=True)
     tear_down(local_settings, repo, execute=True)
     report = drift_of(local_settings)
     assert not report.drifted, report.summary()
     assert report.endpoint.expected is None and report.endpoint.actual is None
+    # A stack that only holds change sets (an interrupted dry run) has no resources: absent.
+    cloudformation = client(aws, "cloudformation")
+    cloudformation.create_change_set(
+        StackName=SERVING,
+        ChangeSetName="interrupted",
+        TemplateBody='{"Resources": {"Topic": {"Type": "AWS::SNS::Topic"}}}',
+        ChangeSetType="CREATE",
+    )
+    assert not drift_of(local_settings).drifted
+    cloudformation.delete_stack(StackName=SERVING)
     run(local_settings, repo, execute=True)
-    client(aws, "cloudformation").delete_stack(StackName=SERVING)
+    cloudformation.delete_stack(StackName=SERVING)
     report = drift_of(local_settings)
     (serving,) = [stack for stack in report.stacks if stack.stack == SERVING]
-    assert serving.template == "missing" and report.drifted
+    assert serving.template == "missing" and report.drifted and not report.blocking
     assert f"{ENDPOINT} is missing" in report.summary()
+    # Missing is not refused, even where drift is: the deploy makes it again.
+    strict = settings_with(aws, refuse_drift=True)
+    commit(repo, "again.md", "recreate\n")
+    outcome, output = run(strict, repo, execute=True)
+    assert outcome.result is Result.SUCCEEDED
+    assert "what drifted is missing, and this deploy makes it again" in output
+    assert not drift_of(strict).drifted
 
 
 def test_the_next_deploy_reports_drift_and_policy_decides_whether_it_refuses(
@@ -281,3 +301,37 @@ def test_drift_of_an_empty_environment_says_so(aws: str, local_settings: Setting
     assert not report.drifted and report.records == 0
     assert {stack.template for stack in report.stacks} == {IN_SYNC}
     assert snapshot(aws) == {"stacks": {}, "objects": {}}
+
+
+def test_a_detection_that_could_not_check_everything_is_never_in_sync(
+    aws: str,
+    local_settings: Settings,
+    repo: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """DETECTION_FAILED: "failed for at least one resource" (a read role without read access
+    to some type): drift cannot be ruled out, so `invoke drift` exits 1 and a strict policy
+    refuses the execute."""
+    run(local_settings, repo, execute=True)
+    detect = strict_drift.detect
+
+    def partly(stack: Any, account: str, region: str) -> dict[str, Any]:
+        return {
+            **detect(stack, account, region),
+            "DetectionStatus": "DETECTION_FAILED",
+            "DetectionStatusReason": "Failed to detect drift on resource [ArtifactKey]",
+        }
+
+    monkeypatch.setattr(strict_drift, "detect", partly)
+    report = drift_of(local_settings)
+    assert not report.drifted and set(report.unchecked) == {s.stack for s in report.stacks}
+    assert commands.drift(repo, "local", as_json=False, settings=local_settings) == 1
+    assert (
+        "cannot tell: CloudFormation could not check every resource of" in capsys.readouterr().out
+    )
+    commit(repo, "more.md", "more\n")
+    strict = settings_with(aws, refuse_drift=True)
+    message = refused(aws, lambda: run(strict, repo, execute=True))
+    assert "could not check every resource of" in message
+    assert message.endswith("(policy.refuse_drift)")

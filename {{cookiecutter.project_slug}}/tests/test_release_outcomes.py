@@ -30,6 +30,7 @@ from {{ cookiecutter.package_name }}.release.outcomes import (
 )
 from {{ cookiecutter.package_name }}.release.preflight import actor
 from {{ cookiecutter.package_name }}.release.strict.cloudwatch import percentile
+from {{ cookiecutter.package_name }}.release.strict.faults import interrupt_at
 
 from .conftest import aws_client as client
 from .test_release_deploy import PROJECT, refused, run, snapshot
@@ -220,3 +221,14 @@ def test_notes_that_cannot_be_read_are_said_in_one_line(
         ledger.notes(outcome.deploy_id)
     assert "\n" not in str(raised.value)
     assert isinstance(raised.value, AwsError) and not isinstance(raised.value, Refusal)
+
+
+def test_an_interrupt_while_reading_the_metrics_still_records(
+    aws: str, local_settings: Settings, repo: Path
+) -> None:
+    with interrupt_at("GetMetricData"):
+        outcome, _ = run(local_settings, repo, execute=True)
+    assert outcome.record is not None
+    assert outcome.record.metrics["error"] == "interrupted while reading the metrics"
+    (stored,) = ledger_of(local_settings, local_settings.environment("local")).records()
+    assert stored == outcome.record

@@ -345,7 +345,9 @@ def drift(root: Path, environment: str, *, as_json: bool, settings: Settings | N
     if summary:
         with Path(summary).open("a", encoding="utf-8") as handle:
             handle.write(drift_markdown(report))
-    return 2 if report.drifted else 0
+    if report.drifted:
+        return 2
+    return 1 if report.unchecked else 0  # cannot tell (drift_lines said why)
 
 
 def local_aws(root: Path, environment: str, action: str) -> None:

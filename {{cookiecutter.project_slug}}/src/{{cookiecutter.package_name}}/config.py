@@ -33,11 +33,14 @@ _SLUG = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
 _ACCOUNT = re.compile(r"^\d{12}$")
 _REGION = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$")
 _INSTANCE_TYPE = re.compile(r"^ml\.[a-z0-9]+\.[a-z0-9]+$")
-# Instance families with local NVMe storage (m5d, c5d, g4dn, p3dn, ...): SageMaker encrypts
+# Instance families with local NVMe storage (the d families: m5d, c5d, g4dn, p4d; and g5,
+# g6, p5, trn1, inf2, which "include local storage" too): SageMaker encrypts
 # their volumes itself and "if you specify a value for KmsKeyId when using any nitro-based
 # instances with local storage, the call to CreateEndpointConfig fails"
 # (https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_CreateEndpointConfig.html).
-_LOCAL_STORAGE = re.compile(r"^ml\.[a-z]+[0-9]+[a-z]*d[a-z]*\.")
+_LOCAL_STORAGE = re.compile(
+    r"^ml\.(?:[a-z]+[0-9]+[a-z]*d[a-z]*|g5|g6|g6e|p5|p5e|p5en|trn1|trn1n|inf2)\."
+)
 _KMS_KEY_ARN = re.compile(
     r"^arn:aws[a-z-]*:kms:(?P<region>[a-z0-9-]+):(?P<account>\d{12}):key/(?:mrk-)?[0-9a-f-]{32,36}$"
 )
@@ -488,7 +491,8 @@ def _environment(name: str, table: _Table) -> Environment:
         if len(approvals.reviewers) > 6:
             raise t.fail("reviewers", "GitHub allows at most 6 required reviewers")
         t.done()
-    encryption = _encryption(table, account, region, endpoint.instance_type)
+    instance_types = [endpoint.instance_type] + ([monitoring.instance_type] if monitoring else [])
+    encryption = _encryption(table, account, region, instance_types)
     table.done()
     return Environment(
         name=name,
@@ -507,19 +511,20 @@ def _environment(name: str, table: _Table) -> Environment:
     )
 
 
-def _encryption(table: _Table, account: str, region: str, instance_type: str) -> Encryption:
+def _encryption(table: _Table, account: str, region: str, instance_types: list[str]) -> Encryption:
     """`encryption = "s3"`, `"kms"` (a key the artifacts stack creates) or an existing key's
     ARN, which must be of the environment's own account and region."""
     value = table.string("encryption", re.compile(r"^(s3|kms|arn:.+)$"), "kms")
     if value == "s3":
         return Encryption("s3")
-    if _LOCAL_STORAGE.match(instance_type):
-        raise table.fail(
-            "encryption",
-            f"{value!r} with endpoint.instance_type {instance_type!r}: SageMaker refuses a KMS "
-            "key for instance types with local storage (they encrypt it themselves); use "
-            'encryption = "s3" or an instance type without local storage',
-        )
+    for instance_type in instance_types:
+        if _LOCAL_STORAGE.match(instance_type):
+            raise table.fail(
+                "encryption",
+                f"{value!r} with instance type {instance_type!r}: SageMaker refuses a KMS key "
+                "for instance types with local storage (they encrypt it themselves); use "
+                'encryption = "s3" or an instance type without local storage',
+            )
     if value == "kms":
         return Encryption("kms")
     found = _KMS_KEY_ARN.match(value)

@@ -41,9 +41,13 @@ from .cost import estimate
 from .git import git
 from .ledger import DESTROY, DeployRecord, Failure, Outcome, new_deploy_id, utc_now
 from .live import read_live
+from .plan import pending_change_sets, stack_status
 from .preflight import Invocation, Run, preflight
 from .recording import keep
 
+# In progress, yet fine to destroy: a delete still running (wait for it), a stack holding
+# only change sets (its own, or none).
+_DELETABLE_IN_PROGRESS = {"DELETE_IN_PROGRESS", "REVIEW_IN_PROGRESS"}
 DESTROYED = "destroyed.json"  # in the destroy's bundle: each stack deleted and its resources
 _POLL_SECONDS = 5.0
 
@@ -93,6 +97,7 @@ def destroy(
         execute=request.execute,
         from_source=False,
         reviewed=False,
+        deleting=True,
     )
     cloudformation = run.aws.client("cloudformation")
     parts = [part for part in reversed(stack_parts(environment)) if part != ARTIFACTS]
@@ -106,6 +111,8 @@ def destroy(
             f"({kept}, with the models and the ledger, is always kept)"
         )
         return DestroyOutcome(DestroyResult.NOTHING, ())
+    for name in present:
+        _check_deletable(cloudformation, name)
     for name, resources in present.items():
         out.print(f"delete {name}: {', '.join(resources) or 'no resources'}")
     out.print(f"keep {kept}: the bucket with the models and the ledger")
@@ -131,6 +138,22 @@ def destroy(
         f"s; the next deploy recreates them"
     )
     return DestroyOutcome(DestroyResult.DESTROYED, stacks, record)
+
+
+def _check_deletable(cloudformation: Any, name: str) -> None:
+    """Any settled or failed stack can be deleted (DELETE_FAILED again, ROLLBACK_COMPLETE,
+    UPDATE_ROLLBACK_FAILED: "you can delete a stack in any of these states"); one another
+    operation is changing, or whose change sets another deploy is about to execute, not."""
+    status = stack_status(cloudformation, name) or ""
+    if status == "REVIEW_IN_PROGRESS" and pending_change_sets(cloudformation, name):
+        raise Refusal(
+            f"{name} holds another deploy's change sets; wait for it to finish, then destroy"
+        )
+    if status.endswith("_IN_PROGRESS") and status not in _DELETABLE_IN_PROGRESS:
+        raise Refusal(
+            f"{name} is {status}: another operation is changing it; wait until it settles, "
+            "then destroy"
+        )
 
 
 def _resources(cloudformation: Any, name: str) -> list[str] | None:
@@ -200,8 +223,10 @@ def _execute(run: Run, request: DestroyRequest, present: Mapping[str, list[str]]
 def _delete(cloudformation: Any, name: str, timeout_seconds: float, out: Console) -> Failure | None:
     """DeleteStack and wait for DELETE_COMPLETE (by the stack's id); a Failure with
     CloudFormation's reason for DELETE_FAILED or a timeout."""
-    stack_id = cloudformation.describe_stacks(StackName=name)["Stacks"][0]["StackId"]
-    cloudformation.delete_stack(StackName=stack_id)
+    stack = cloudformation.describe_stacks(StackName=name)["Stacks"][0]
+    stack_id = stack["StackId"]
+    if stack["StackStatus"] != "DELETE_IN_PROGRESS":  # an earlier destroy's delete: wait for it
+        cloudformation.delete_stack(StackName=stack_id)
     deadline = time.monotonic() + timeout_seconds
     while True:
         stack = cloudformation.describe_stacks(StackName=stack_id)["Stacks"][0]

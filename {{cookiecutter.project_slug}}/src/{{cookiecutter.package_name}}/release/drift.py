@@ -37,7 +37,7 @@ from ..config import Environment, Settings
 from ..errors import AwsError
 from ..naming import endpoint_name, stack_names
 from .aws import Aws, one_line
-from .ledger import DESTROY, DeployRecord, Ledger, Outcome
+from .ledger import DESTROY, DeployRecord, Ledger, Outcome, newest_first
 from .live import LiveState, left_live, read_live
 from .plan import live_template, stack_status
 from .template_diff import diff_templates, template_sha256
@@ -109,10 +109,18 @@ class StackDrift:
     template_changes: tuple[ResourceDrift, ...] = ()
     resources: tuple[ResourceDrift, ...] = ()  # CloudFormation's drift detection
     detection: str = ""  # CloudFormation's StackDriftStatus, or why it could not run
+    # False when CloudFormation could not check every resource (DETECTION_FAILED: "failed
+    # for at least one resource", or no answer in time): then IN_SYNC would be a guess.
+    checked: bool = True
 
     @property
     def drifted(self) -> bool:
         return self.template not in {IN_SYNC, "unknown"} or bool(self.resources)
+
+    @property
+    def blocking(self) -> bool:
+        """Drift a deploy would leave in place: a missing stack is not, the deploy makes it."""
+        return self.template in {"differs", "unexpected"} or bool(self.resources)
 
 
 @dataclass(frozen=True)
@@ -144,8 +152,24 @@ class DriftReport:
     def drifted(self) -> bool:
         return self.endpoint.drifted or any(stack.drifted for stack in self.stacks)
 
+    @property
+    def blocking(self) -> bool:
+        """Drift a deploy would not undo (policy.refuse_drift refuses it): changed templates
+        and resources, an endpoint on another config; not what is missing, which it makes."""
+        endpoint = self.endpoint.drifted and self.endpoint.actual is not None
+        return endpoint or any(stack.blocking for stack in self.stacks)
+
+    @property
+    def unchecked(self) -> tuple[str, ...]:
+        """The stacks CloudFormation could not fully check."""
+        return tuple(stack.stack for stack in self.stacks if not stack.checked)
+
     def to_json(self) -> str:
-        return json.dumps({**asdict(self), "drifted": self.drifted}, indent=2, sort_keys=True)
+        return json.dumps(
+            {**asdict(self), "drifted": self.drifted, "unchecked": list(self.unchecked)},
+            indent=2,
+            sort_keys=True,
+        )
 
     def summary(self) -> str:
         """One line: what drifted, for a refusal or a CI log."""
@@ -188,14 +212,28 @@ def endpoint_line(endpoint: EndpointDrift) -> str:
 
 
 def read_drift(
-    settings: Settings, environment: Environment, aws: Aws, ledger: Ledger
+    settings: Settings,
+    environment: Environment,
+    aws: Aws,
+    ledger: Ledger,
+    *,
+    pending: Sequence[DeployRecord] = (),
+    wait_seconds: float = _DETECTION_TIMEOUT_SECONDS,
 ) -> DriftReport:
-    """The environment's drift, read once (see the module docstring)."""
-    records = ledger.records()
+    """The environment's drift, read once (see the module docstring). pending: records kept
+    on disk that the ledger does not have yet (recording.py): they count, as they happened.
+    wait_seconds bounds the wait for CloudFormation's detection (a rollback waits less)."""
+    records = newest_first([*ledger.records(), *pending])
     names = stack_names(settings.project, environment)
     expected = expected_stacks(records, names)
     cloudformation = aws.client("cloudformation")
-    present = {name for name in names if stack_status(cloudformation, name) is not None}
+    # A stack that only holds change sets (REVIEW_IN_PROGRESS) has no resources: CloudFormation
+    # counts it as not existing (plan.change_set_type_for), and so does drift.
+    present = {
+        name
+        for name in names
+        if stack_status(cloudformation, name) not in {None, "REVIEW_IN_PROGRESS"}
+    }
     detections = _start_detections(cloudformation, sorted(present))
     stacks = tuple(
         _stack_drift(
@@ -204,7 +242,7 @@ def read_drift(
             name,
             expected[name],
             present=name in present,
-            detections=detections,
+            detection=(detections.get(name, ""), wait_seconds),
         )
         for name in names
     )
@@ -243,20 +281,21 @@ def _stack_drift(
     expected: Expected,
     *,
     present: bool,
-    detections: Mapping[str, str],
+    detection: tuple[str, float],
 ) -> StackDrift:
     if not present:
         template = IN_SYNC if expected.absent or expected.deploy_id is None else "missing"
         return StackDrift(name, expected.deploy_id, template)
-    detection, resources = _detected(cloudformation, name, detections[name])
+    said, resources, checked = _detected(cloudformation, name, *detection)
+    found: dict[str, Any] = {"resources": resources, "detection": said, "checked": checked}
     if expected.absent:
-        return StackDrift(name, expected.deploy_id, "unexpected", (), resources, detection)
+        return StackDrift(name, expected.deploy_id, "unexpected", **found)
     if expected.deploy_id is None:
-        return StackDrift(name, None, "unknown", (), resources, detection)
+        return StackDrift(name, None, "unknown", **found)
     recorded = _recorded_template(ledger, expected, name)
     live = live_template(cloudformation, name)
     if template_sha256(live) == template_sha256(recorded):
-        return StackDrift(name, expected.deploy_id, IN_SYNC, (), resources, detection)
+        return StackDrift(name, expected.deploy_id, IN_SYNC, **found)
     changes = tuple(
         ResourceDrift(
             logical_id=diff.logical_id,
@@ -269,7 +308,7 @@ def _stack_drift(
         )
         for diff in diff_templates(recorded, live).resources
     )
-    return StackDrift(name, expected.deploy_id, "differs", changes, resources, detection)
+    return StackDrift(name, expected.deploy_id, "differs", changes, **found)
 
 
 def _shown(value: Any) -> str:
@@ -291,27 +330,37 @@ def _recorded_template(ledger: Ledger, expected: Expected, name: str) -> dict[st
             f"{ledger.url(expected.deploy_id)}bundle/{path} is not the template its record "
             "names (sha256 differs); restore it from the bucket's object versions"
         )
-    template: dict[str, Any] = json.loads(body)
+    try:
+        template: dict[str, Any] = json.loads(body)
+    except ValueError as error:
+        raise AwsError(
+            f"{ledger.url(expected.deploy_id)}bundle/{path} is not JSON ({error}); restore it "
+            "from the bucket's object versions"
+        ) from None
     return template
 
 
 def _detected(
-    cloudformation: Any, name: str, detection_id: str
-) -> tuple[str, tuple[ResourceDrift, ...]]:
-    """Wait for a stack's drift detection; (its StackDriftStatus, the drifted resources)."""
-    deadline = time.monotonic() + _DETECTION_TIMEOUT_SECONDS
-    while True:
-        status = cloudformation.describe_stack_drift_detection_status(
-            StackDriftDetectionId=detection_id
-        )
-        if status["DetectionStatus"] != "DETECTION_IN_PROGRESS":
-            break
-        if time.monotonic() > deadline:
-            return "detection still in progress after 600 s", ()
-        time.sleep(_DETECTION_POLL_SECONDS)
-    drifts = cloudformation.describe_stack_resource_drifts(
-        StackName=name, StackResourceDriftStatusFilters=list(DRIFTED_RESOURCE_STATES)
-    )["StackResourceDrifts"]
+    cloudformation: Any, name: str, detection_id: str, wait_seconds: float
+) -> tuple[str, tuple[ResourceDrift, ...], bool]:
+    """Wait for a stack's drift detection: (its StackDriftStatus, the drifted resources,
+    whether every resource was checked)."""
+    deadline = time.monotonic() + wait_seconds
+    try:
+        while True:
+            status = cloudformation.describe_stack_drift_detection_status(
+                StackDriftDetectionId=detection_id
+            )
+            if status["DetectionStatus"] != "DETECTION_IN_PROGRESS":
+                break
+            if time.monotonic() > deadline:
+                return f"detection still in progress after {wait_seconds:.0f} s", (), False
+            time.sleep(_DETECTION_POLL_SECONDS)
+        drifts = cloudformation.describe_stack_resource_drifts(
+            StackName=name, StackResourceDriftStatusFilters=list(DRIFTED_RESOURCE_STATES)
+        )["StackResourceDrifts"]
+    except ClientError as error:
+        raise AwsError(f"cannot read the drift of {name}: {one_line(error)}") from None
     resources = tuple(
         ResourceDrift(
             logical_id=str(drift["LogicalResourceId"]),
@@ -331,7 +380,8 @@ def _detected(
     # DETECTION_FAILED still reports what it could check ("some resources ... could not be
     # checked", API_DescribeStackDriftDetectionStatus): said, not hidden.
     said = str(status.get("StackDriftStatus", ""))
-    if status["DetectionStatus"] == "DETECTION_FAILED":
+    checked = status["DetectionStatus"] == "DETECTION_COMPLETE"
+    if not checked:
         reason = status.get("DetectionStatusReason", "")
         said = f"{said} (detection failed for some resources: {reason})"
-    return said, resources
+    return said, resources, checked

@@ -396,12 +396,36 @@ def _apply_stacks(run: Run, request: DeployRequest, planned: Planned, progress: 
         else:
             delete_change_sets(cloudformation, [stack])
         progress.remaining.pop(0)
+        if stack.stack_name == artifacts_stack and not run.aws.is_local:
+            _wait_for_new_alias(stack, run)
         if stack.stack_name == artifacts_stack:
             if not progress.sequence:  # a first deploy: the ledger's bucket exists from here
                 upload_pending(run.ledger, planned.folder.parent, run.out)
                 progress.sequence = run.ledger.claim(planned.plan.deploy_id)
             if model is not None and request.upload_artifacts:
                 upload_model(run.ledger, model, run.out)
+
+
+# "It might take up to five minutes for tag and alias changes to affect KMS key
+# authorization" (https://docs.aws.amazon.com/kms/latest/developerguide/alias-authorization.html):
+# the serving roles use the environment's key by its alias (infra/encryption.py), so after
+# the artifacts stack creates the alias the next stacks wait that long before they need it.
+# The local AWS authorizes nothing by alias, so it has nothing to wait for.
+ALIAS_PROPAGATION_SECONDS = 300.0
+
+
+def _wait_for_new_alias(stack: StackPlan, run: Run) -> None:
+    if not any(
+        change.action == "Add" and change.resource_type == "AWS::KMS::Alias"
+        for change in stack.changes
+    ):
+        return
+    run.out.print(
+        f"waiting {ALIAS_PROPAGATION_SECONDS / 60:.0f} min: KMS takes up to five minutes before "
+        "a new alias authorizes the roles that use its key (once per new key)"
+    )
+    with run.out.status("waiting for the new KMS alias to take effect…"):
+        time.sleep(ALIAS_PROPAGATION_SECONDS)
 
 
 def _verify(
@@ -491,7 +515,10 @@ def _rollout_metrics(run: Run) -> dict[str, object]:
     start = datetime.fromisoformat(run.started[1])
     endpoint = endpoint_name(run.settings.project, run.environment)
     cloudwatch = run.aws.client("cloudwatch")
-    return read_rollout_metrics(cloudwatch, endpoint, VARIANT_NAME, start, datetime.now(UTC))
+    try:
+        return read_rollout_metrics(cloudwatch, endpoint, VARIANT_NAME, start, datetime.now(UTC))
+    except KeyboardInterrupt:  # the record comes first: said, not lost
+        return {"endpoint": endpoint, "error": "interrupted while reading the metrics"}
 
 
 def _report(run: Run, planned: Planned, record: DeployRecord, progress: _Progress) -> None:

@@ -31,6 +31,7 @@ from .github_deployment import run_url
 from .kept_plans import KeptPlans
 from .ledger import DeployRecord, Ledger, ledger_of, utc_now
 from .plan import pending_change_sets, stack_status
+from .recording import pending
 from .render import drift_lines, drift_table
 
 
@@ -90,26 +91,44 @@ def check_drift(
     settings: Settings,
     environment: Environment,
     aws: Aws,
-    ledger: Ledger,
     out: Console,
+    deploys: Path,
     *,
     deploying: bool,
+    rollback: bool,
 ) -> None:
     """Report drift from the ledger (drift.py) before a plan is made; a deploy's execute
-    refuses on it where policy.refuse_drift (a rollback, an incident's tool, never does)."""
+    refuses, where policy.refuse_drift, on drift it would leave in place, and on drift it
+    cannot rule out. A rollback, an incident's tool, is never refused, and waits at most a
+    minute for CloudFormation's detection. Records kept on disk count (recording.py)."""
+    wait = 60.0 if rollback else 600.0
     try:
-        report = read_drift(settings, environment, aws, ledger)
+        report = read_drift(
+            settings,
+            environment,
+            aws,
+            ledger_of(settings, environment, aws),
+            pending=pending(deploys),
+            wait_seconds=wait,
+        )
     except AwsError as error:
         guardrails.check_drift(environment, f"it could not be checked: {error}", execute=deploying)
         out.print(f"[bold yellow]warning: drift not checked: {error}")
         return
+    if report.unchecked:
+        why = f"CloudFormation could not check every resource of {', '.join(report.unchecked)}"
+        guardrails.check_drift(environment, why, execute=deploying)
+        out.print(f"[bold yellow]warning: drift not fully checked: {why}")
     if not report.drifted:
         return
     out.print(f"[bold yellow]{environment.name} has drifted from its ledger:")
     out.print(drift_table(report))
     for line in drift_lines(report):
         out.print(line, markup=False, highlight=False)
-    guardrails.check_drift(environment, report.summary(), execute=deploying)
+    if report.blocking:
+        guardrails.check_drift(environment, report.summary(), execute=deploying)
+    else:
+        out.print("what drifted is missing, and this deploy makes it again")
 
 
 def actor(root: Path) -> str:
@@ -131,6 +150,7 @@ def preflight(
     from_source: bool = True,
     plan: str | None = None,
     reviewed: bool = True,
+    deleting: bool = False,
 ) -> Run:
     """Every guardrail, cheapest first; reads only.
 
@@ -138,7 +158,8 @@ def preflight(
     working tree: its cleanliness, its ref, its CI status and the promotion order of its
     commit; an execute names its reviewed plan (plan: its deploy id) where policy asks (a
     rollback's, where rollbacks need approvals). reviewed=False (a destroy, which plans no
-    change set and is governed by policy.destroy_allowed) skips that rule.
+    change set and is governed by policy.destroy_allowed) skips that rule; deleting=True (a
+    destroy) leaves the stacks' statuses to it.
     """
     started = (time.monotonic(), utc_now())
     environment = settings.environment(environment_name)
@@ -171,11 +192,18 @@ def preflight(
         status = stack_status(cloudformation, name)
         if status is not None:
             statuses[name] = (status, pending_change_sets(cloudformation, name))
-    guardrails.check_not_busy(statuses)
+    if not deleting:  # a destroy deletes failed stacks too, and judges them itself
+        guardrails.check_not_busy(statuses)
     ledger = ledger_of(settings, environment, aws)
     if statuses and reviewed:  # a deploy or a rollback of stacks that exist
         check_drift(
-            settings, environment, aws, ledger, invocation.out, deploying=execute and from_source
+            settings,
+            environment,
+            aws,
+            invocation.out,
+            root / "build" / "deploys" / environment.name,
+            deploying=execute and from_source,
+            rollback=not from_source,
         )
     return Run(
         settings=settings,

@@ -378,6 +378,11 @@ def drift_lines(report: DriftReport) -> list[str]:
     lines.append(endpoint_line(report.endpoint))
     if report.drifted:
         lines.append(f"DRIFTED: {report.summary()}")
+    elif report.unchecked:
+        lines.append(
+            "cannot tell: CloudFormation could not check every resource of "
+            f"{', '.join(report.unchecked)} (the credentials may lack read access to some)"
+        )
     else:
         lines.append(f"in sync: {report.environment} runs what its ledger says")
     return lines

@@ -36,7 +36,7 @@ from ..naming import MODEL_NAME_DIGITS, SERVING, endpoint_name, stack_name, stac
 from .artifacts import require_artifact
 from .bundle import TEMPLATES
 from .git import git
-from .ledger import DeployRecord, Outcome, new_deploy_id
+from .ledger import DESTROY, DeployRecord, Outcome, new_deploy_id
 from .live import LiveState, left_live, live_record, read_live
 from .pipeline import DeployOutcome, DeployRequest, Source, run_pipeline
 from .preflight import Invocation, Run, preflight
@@ -80,6 +80,19 @@ def choose_target(
     are not all in place any more).
     """
     succeeded = [record for record in records if record.succeeded]
+    newest = records[0] if records else None
+    if (
+        live is None
+        and to is None
+        and newest is not None
+        and newest.kind == DESTROY
+        and newest.outcome is Outcome.SUCCEEDED
+    ):
+        raise Refusal(
+            f"{newest.environment} was destroyed by {newest.deploy_id}, so nothing serves and "
+            f"there is nothing to roll back from; deploy to recreate it (invoke deploy --env "
+            f"{newest.environment}), or roll back --to the deploy id to bring back"
+        )
     serving = live_record(records, live) or current(records)
     environment = serving.environment
     position = [record.deploy_id for record in records].index(serving.deploy_id)
