@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ProjectError
-from .tools import find_uv, run_tool
+from .tools import find_uv, last_line, run_tool
 
 PIP_AUDIT_VERSION = "2.10.1"
 # What pip-audit's stderr says when it cannot reach the service at all.
@@ -143,9 +143,9 @@ def audit_lock(root: Path) -> Audit:
             check=False,
         )
         if exported.returncode != 0:
-            said = (exported.stderr.strip().splitlines() or ["no output"])[-1]
             raise AuditError(
-                f"uv export of uv.lock failed: {said}; run `uv lock` and commit uv.lock"
+                f"uv export of uv.lock failed: {last_line(exported.stderr)}; run `uv lock` and "
+                "commit uv.lock"
             )
         ran = run_tool(
             f"pip-audit=={PIP_AUDIT_VERSION}",
@@ -169,7 +169,7 @@ def judge_run(returncode: int, stdout: str, stderr: str) -> Audit:
             return read_report(json.loads(stdout))
         except (ValueError, KeyError) as error:
             raise AuditError(f"pip-audit's report is not what it documents ({error})") from None
-    said = (stderr.strip().splitlines() or ["no output"])[-1]
+    said = last_line(stderr)
     if any(marker in stderr for marker in _UNREACHABLE):
         return Audit(Status.UNCHECKED, 0, 0, (), said)
     raise AuditError(f"pip-audit {PIP_AUDIT_VERSION} did not run (exit {returncode}): {said}")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import os
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict
 from pathlib import Path
 
@@ -61,8 +61,6 @@ def synth(
 def scan(root: Path, outdir: Path) -> None:
     """checkov on the templates in outdir; a ScanError (one line) unless every finding is
     acknowledged in config/checkov.toml and every acknowledgement still matches one."""
-    from collections import Counter
-
     from .infra.scan import (
         ACKNOWLEDGEMENTS,
         CHECKOV_VERSION,
@@ -92,9 +90,8 @@ def scan(root: Path, outdir: Path) -> None:
     if verdict.findings:
         console.print(table)
     if not verdict.passed:
-        raise ScanError(summary(verdict, {}))
-    excused = Counter(finding.check for finding in verdict.findings)
-    console.print(summary(verdict, excused))
+        raise ScanError(summary(verdict))
+    console.print(summary(verdict))
 
 
 def audit(root: Path) -> int:
@@ -263,11 +260,16 @@ def governance(
 
 
 def _step_summary(bundle: Path) -> None:
+    """CI shows the plan on the run's page."""
+    _append_step_summary(lambda: (bundle / "plan.md").read_text(encoding="utf-8"))
+
+
+def _append_step_summary(markdown: Callable[[], str]) -> None:
+    """Append markdown to the CI run's step summary; nothing outside CI."""
     summary = os.environ.get("GITHUB_STEP_SUMMARY")
-    if summary:  # CI shows the plan on the run's page
-        markdown = (bundle / "plan.md").read_text(encoding="utf-8")
+    if summary:
         with Path(summary).open("a", encoding="utf-8") as handle:
-            handle.write(markdown)
+            handle.write(markdown())
 
 
 def history(
@@ -341,10 +343,7 @@ def drift(root: Path, environment: str, *, as_json: bool, settings: Settings | N
         console.print(drift_table(report))
         for line in drift_lines(report):
             console.print(line, markup=False, highlight=False, soft_wrap=True)
-    summary = os.environ.get("GITHUB_STEP_SUMMARY")
-    if summary:
-        with Path(summary).open("a", encoding="utf-8") as handle:
-            handle.write(drift_markdown(report))
+    _append_step_summary(lambda: drift_markdown(report))
     if report.drifted:
         return 2
     return 1 if report.unchecked else 0  # cannot tell (drift_lines said why)

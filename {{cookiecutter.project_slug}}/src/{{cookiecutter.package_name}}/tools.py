@@ -18,6 +18,11 @@ def find_uv() -> str | None:
     return str(beside) if beside.exists() else shutil.which("uv")
 
 
+def last_line(output: str, default: str = "no output") -> str:
+    """The last line a tool printed (where its error is), or default when it printed none."""
+    return (output.strip().splitlines() or [default])[-1]
+
+
 def run_tool(requirement: str, executable: str, *args: str) -> subprocess.CompletedProcess[str]:
     """`uv tool run --from requirement executable args`, output captured; a ProjectError
     (one line) when uv is missing."""

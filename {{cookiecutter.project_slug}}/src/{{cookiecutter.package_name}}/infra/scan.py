@@ -15,18 +15,19 @@ from __future__ import annotations
 
 import json
 import tomllib
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError, ProjectError
-from ..tools import run_tool
+from ..tools import last_line, run_tool
 
 CHECKOV_VERSION = "3.3.30"
 ACKNOWLEDGEMENTS = Path("config") / "checkov.toml"
 _MIN_REASON = 20  # characters: a reason, not a shrug
+_KEYS = {"check", "resource", "reason", "environments"}  # of an [[acknowledged]] entry
 
 
 class ScanError(ProjectError):
@@ -102,11 +103,8 @@ def load_acknowledgements(path: Path, known_environments: Iterable[str]) -> list
     acknowledgements = []
     for number, entry in enumerate(entries, start=1):
         where = f"{path.name}: acknowledged #{number}"
-        if set(entry) - {"check", "resource", "reason", "environments"}:
-            unknown = ", ".join(
-                sorted(set(entry) - {"check", "resource", "reason", "environments"})
-            )
-            raise ConfigError(f"{where}: unknown key(s) {unknown}")
+        if set(entry) - _KEYS:
+            raise ConfigError(f"{where}: unknown key(s) {', '.join(sorted(set(entry) - _KEYS))}")
         check, resource, reason = (str(entry.get(k, "")) for k in ("check", "resource", "reason"))
         if not check.startswith("CKV_") or not resource:
             raise ConfigError(
@@ -166,8 +164,10 @@ def run_checkov(outdir: Path) -> list[Finding]:
         "--skip-download",  # no Bridgecrew platform: the rules checkov ships, offline
     )
     if ran.returncode not in {0, 1}:  # 1: failed checks (reported in the JSON)
-        said = (ran.stderr.strip().splitlines() or ["no output"])[-1]
-        raise ScanError(f"checkov {CHECKOV_VERSION} did not run (exit {ran.returncode}): {said}")
+        raise ScanError(
+            f"checkov {CHECKOV_VERSION} did not run (exit {ran.returncode}): "
+            f"{last_line(ran.stderr)}"
+        )
     if not ran.stdout.strip():
         return []
     try:
@@ -176,13 +176,13 @@ def run_checkov(outdir: Path) -> list[Finding]:
         raise ScanError(f"checkov's report is not what it documents ({error})") from None
 
 
-def summary(verdict: Verdict, acknowledgements: Mapping[str, int]) -> str:
-    """One line for the end of a scan (acknowledgements: check -> how many findings)."""
-    excused = sum(acknowledgements.values())
+def summary(verdict: Verdict) -> str:
+    """One line for the end of a scan."""
     if verdict.passed:
+        checks = len({finding.check for finding in verdict.findings})
         return (
             f"checkov: {len(verdict.findings)} finding(s), all acknowledged "
-            f"({excused} by {len(acknowledgements)} check(s) in {ACKNOWLEDGEMENTS})"
+            f"({len(verdict.findings)} by {checks} check(s) in {ACKNOWLEDGEMENTS})"
         )
     parts = []
     if verdict.unacknowledged:

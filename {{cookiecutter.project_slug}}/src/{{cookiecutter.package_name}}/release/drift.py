@@ -117,6 +117,10 @@ class StackDrift:
     def drifted(self) -> bool:
         return self.template not in {IN_SYNC, "unknown"} or bool(self.resources)
 
+    def resources_said(self, limit: int | None = None) -> str:
+        """'LogicalId STATUS, ...' of the drifted resources (the first `limit`); "" if none."""
+        return ", ".join(f"{r.logical_id} {r.status}" for r in self.resources[:limit])
+
     @property
     def blocking(self) -> bool:
         """Drift a deploy would leave in place: a missing stack is not, the deploy makes it."""
@@ -178,8 +182,7 @@ class DriftReport:
             if stack.template not in {IN_SYNC, "unknown"}:
                 parts.append(f"{stack.stack}'s template {stack.template}")
             if stack.resources:
-                names = ", ".join(f"{r.logical_id} {r.status}" for r in stack.resources[:3])
-                parts.append(f"{stack.stack}: {names}")
+                parts.append(f"{stack.stack}: {stack.resources_said(3)}")
         if self.endpoint.drifted:
             parts.append(f"{self.endpoint.endpoint} {_endpoint_words(self.endpoint)}")
         return "; ".join(parts) if parts else f"{self.environment} is in sync with its ledger"

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import Refusal
+from ..tools import last_line
 from .versioning import Commit
 
 
@@ -27,7 +28,7 @@ def git(root: Path, *args: str) -> str:
     except FileNotFoundError:
         raise Refusal("git is not installed; install git and retry") from None
     if result.returncode != 0:
-        detail = (result.stderr.strip().splitlines() or ["failed"])[-1]
+        detail = last_line(result.stderr, "failed")
         raise Refusal(f"git {' '.join(args)}: {detail}")
     return result.stdout.strip()
 

@@ -91,9 +91,10 @@ def check_drift(
     settings: Settings,
     environment: Environment,
     aws: Aws,
+    ledger: Ledger,
     out: Console,
-    deploys: Path,
     *,
+    deploys: Path,
     deploying: bool,
     rollback: bool,
 ) -> None:
@@ -107,7 +108,7 @@ def check_drift(
             settings,
             environment,
             aws,
-            ledger_of(settings, environment, aws),
+            ledger,
             pending=pending(deploys),
             wait_seconds=wait,
         )
@@ -200,8 +201,9 @@ def preflight(
             settings,
             environment,
             aws,
+            ledger,
             invocation.out,
-            root / "build" / "deploys" / environment.name,
+            deploys=root / "build" / "deploys" / environment.name,
             deploying=execute and from_source,
             rollback=not from_source,
         )

@@ -356,11 +356,7 @@ def drift_table(report: DriftReport) -> Table:
             if stack.expected_from is None
             else (f"{stack.template} ({stack.expected_from})")
         )
-        resources = (
-            ", ".join(f"{r.logical_id} {r.status}" for r in stack.resources)
-            or stack.detection.lower().replace("_", " ")
-            or "-"
-        )
+        resources = stack.resources_said() or stack.detection.lower().replace("_", " ") or "-"
         drifted = stack.template not in {IN_SYNC, "unknown"}
         table.add_row(
             stack.stack,
@@ -418,9 +414,7 @@ def drift_markdown(report: DriftReport) -> str:
         "| --- | --- | --- |",
     ]
     for stack in report.stacks:
-        resources = ", ".join(f"{r.logical_id} {r.status}" for r in stack.resources) or (
-            stack.detection or "-"
-        )
+        resources = stack.resources_said() or stack.detection or "-"
         lines.append(
             f"| {stack.stack} | {stack.template} ({stack.expected_from or 'no record'}) "
             f"| {_cell(resources)} |"
