@@ -228,7 +228,9 @@ def test_python_and_region_are_the_baked_answers(
         if (name, job_id) in AWS_JOBS:
             aws = step_using(job, "aws-actions/configure-aws-credentials")
             assert aws["with"]["aws-region"] == region
-            assert aws["with"]["role-to-assume"] == "${{ vars.AWS_DEPLOY_ROLE_ARN }}"
+            # The release only reads the ledger: the read-only role `invoke bootstrap` made.
+            role = "AWS_READ_ROLE_ARN_PROD" if name == "release" else "AWS_DEPLOY_ROLE_ARN"
+            assert aws["with"]["role-to-assume"] == f"${{{{ vars.{role} }}}}"
 
 
 # --- drift.yml -----------------------------------------------------------------------------

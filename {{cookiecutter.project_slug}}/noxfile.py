@@ -146,6 +146,13 @@ def rollback(session: nox.Session) -> None:
 
 
 @nox.session(python=PYTHON, default=False)
+def bootstrap(session: nox.Session) -> None:
+    """An environment's CI roles (invoke bootstrap): `-- --env E [--execute]`, by an admin."""
+    install(session)
+    session.run("invoke", "bootstrap", *session.posargs)
+
+
+@nox.session(python=PYTHON, default=False)
 def drift(session: nox.Session) -> None:
     """Drift against the ledger (invoke drift): `-- --env E [--json]`; what drift.yml runs."""
     install(session)

@@ -218,6 +218,22 @@ def rollback(
 @task(
     klass=ProjectTask,
     help={
+        "env": "Environment to bootstrap (it needs a [bootstrap] table in config)",
+        "execute": "Create or update the bootstrap stack (an account admin's credentials); "
+        "without it this is a dry run",
+    },
+)
+def bootstrap(c: Context, env: str = "", *, execute: bool = False) -> None:
+    """Make an environment's CI roles: GitHub OIDC, deploy, execution and read-only roles."""
+    from {{ cookiecutter.package_name }} import commands
+
+    with refusals():
+        commands.bootstrap(ROOT, env, execute=execute)
+
+
+@task(
+    klass=ProjectTask,
+    help={
         "env": "Environment to tear down (its policy must have destroy_allowed; prod's has not)",
         "execute": "Delete the serving and monitoring stacks; without it this is a dry run. "
         "Always needs {{ cookiecutter.deploy_confirm_variable }} set to I_UNDERSTAND_THE_COST",
@@ -384,6 +400,7 @@ ns = Collection(
     audit,
     train,
     package,
+    bootstrap,
     deploy,
     approve,
     tag,

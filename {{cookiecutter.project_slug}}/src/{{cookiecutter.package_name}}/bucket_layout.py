@@ -48,3 +48,12 @@ def artifact_bucket_name(project: str, environment: str, account: str) -> str:
     The account id keeps it globally unique; 32 + 12 + 12 + 2 characters fit S3's 63.
     """
     return f"{project}-{environment}-{account}"
+
+
+# Named so the execution role can be scoped to it: at most 58 + 5 characters, S3's 63.
+ACCESS_LOGS_SUFFIX = "-logs"
+
+
+def access_log_bucket_name(project: str, environment: str, account: str) -> str:
+    """The bucket receiving the artifact bucket's access logs."""
+    return f"{artifact_bucket_name(project, environment, account)}{ACCESS_LOGS_SUFFIX}"

@@ -362,3 +362,15 @@ def local_aws(root: Path, environment: str, action: str) -> None:
     else:
         pid = moto.start(server)
         console.print(f"local AWS running at {server.url} (pid {pid}; log {server.log_file})")
+
+
+def bootstrap(root: Path, environment: str, *, execute: bool) -> None:
+    """Plan (and with execute, apply) an environment's bootstrap stack: its CI roles."""
+    from .release.bootstrap import bootstrap as run_bootstrap
+
+    started = time.monotonic()
+    outcome = run_bootstrap(
+        load(root), environment, execute=execute, root=root, environ=os.environ, out=console
+    )
+    done = "applied" if outcome.executed else "planned"
+    console.print(f"bootstrap: {done} in {time.monotonic() - started:.1f} s")

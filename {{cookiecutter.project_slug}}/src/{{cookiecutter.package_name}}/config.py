@@ -126,6 +126,22 @@ class Monitoring:
 
 
 @dataclass(frozen=True)
+class Bootstrap:
+    """The environment's bootstrap stack (`invoke bootstrap`): its deploys run as the
+    execution role it creates. oidc_provider is "create" (the stack creates the account's
+    GitHub OIDC provider) or the ARN of the provider another environment of the same
+    account created; session_hours is how long CI's deploy role session lasts (IAM's
+    MaxSessionDuration, 1 to 12 hours)."""
+
+    oidc_provider: str
+    session_hours: int
+
+    @property
+    def max_session_seconds(self) -> int:
+        return self.session_hours * 3600
+
+
+@dataclass(frozen=True)
 class Policy:
     confirmation_required: bool
     allowed_refs: tuple[str, ...]
@@ -191,6 +207,7 @@ class Environment:
     policy: Policy
     approvals: Approvals | None
     encryption: Encryption = Encryption("s3")
+    bootstrap: Bootstrap | None = None  # None: deploys run with the caller's credentials
 
 
 @dataclass(frozen=True)
@@ -493,6 +510,7 @@ def _environment(name: str, table: _Table) -> Environment:
         t.done()
     instance_types = [endpoint.instance_type] + ([monitoring.instance_type] if monitoring else [])
     encryption = _encryption(table, account, region, instance_types)
+    bootstrap = _bootstrap(table.table("bootstrap"), account) if table.has("bootstrap") else None
     table.done()
     return Environment(
         name=name,
@@ -508,7 +526,37 @@ def _environment(name: str, table: _Table) -> Environment:
         policy=policy,
         approvals=approvals,
         encryption=encryption,
+        bootstrap=bootstrap,
     )
+
+
+_OIDC_PROVIDER = re.compile(
+    r"^arn:aws:iam::(?P<account>\d{12}):oidc-provider/token\.actions\.githubusercontent\.com$"
+)
+
+
+def _bootstrap(t: _Table, account: str) -> Bootstrap:
+    """[bootstrap]: the provider is created here or named by an ARN of this account (IAM
+    has one provider per URL per account, and a role trusts a provider of its own account)."""
+    provider = t.string("oidc_provider", re.compile(r"^(create|arn:.+)$"), "create")
+    if provider != "create":
+        found = _OIDC_PROVIDER.match(provider)
+        if found is None:
+            raise t.fail(
+                "oidc_provider",
+                f"{provider!r} is not a GitHub OIDC provider ARN (arn:aws:iam::<account>:"
+                'oidc-provider/token.actions.githubusercontent.com); use "create" or that ARN',
+            )
+        if found["account"] != account:
+            raise t.fail(
+                "oidc_provider",
+                f"the provider is in account {found['account']}, but the environment is "
+                f"account {account}: a role trusts a provider of its own account only; use "
+                '"create" or the ARN of this account\'s provider',
+            )
+    bootstrap = Bootstrap(oidc_provider=provider, session_hours=t.integer("session_hours", 1, 12))
+    t.done()
+    return bootstrap
 
 
 def _encryption(table: _Table, account: str, region: str, instance_types: list[str]) -> Encryption:
@@ -542,6 +590,24 @@ def _encryption(table: _Table, account: str, region: str, instance_types: list[s
             'and region, or "kms" to create one',
         )
     return Encryption("kms", value)
+
+
+def _check_providers(environments: Mapping[str, Environment], path: Path) -> None:
+    """IAM has one GitHub OIDC provider per account: one environment of an account creates
+    it, the others name it (a second create would fail with EntityAlreadyExists)."""
+    creators: dict[str, str] = {}
+    for env in environments.values():
+        if env.bootstrap is None or env.bootstrap.oidc_provider != "create":
+            continue
+        if env.account in creators:
+            first = creators[env.account]
+            raise ConfigError(
+                f"{path.name}: environments.{env.name}.bootstrap.oidc_provider: {first} and "
+                f"{env.name} share account {env.account}, which has one GitHub OIDC provider; "
+                f'{first} creates it, so give {env.name} oidc_provider = "arn:aws:iam::'
+                f'{env.account}:oidc-provider/token.actions.githubusercontent.com"'
+            )
+        creators[env.account] = env.name
 
 
 def _check_promotions(environments: Mapping[str, Environment], path: Path) -> None:
@@ -604,6 +670,7 @@ def parse(document: Mapping[str, Any], path: Path) -> Settings:
     if not environments:
         raise ConfigError(f"{path.name}: defines no [environments.<name>] table")
     _check_promotions(environments, path)
+    _check_providers(environments, path)
     if release.environment not in environments:
         known = ", ".join(environments)
         raise ConfigError(

@@ -42,3 +42,30 @@ def stack_names(project: Project, environment: Environment) -> list[str]:
 def endpoint_name(project: Project, environment: Environment) -> str:
     """Fixed per environment: alarms and autoscaling must name the endpoint before it exists."""
     return f"{project.name}-{environment.name}"
+
+
+# The bootstrap (access/policies.py, infra/bootstrap_stack.py): one stack per environment,
+# deployed once by an account admin, holding the roles CI and CloudFormation use.
+BOOTSTRAP = "bootstrap"
+DEPLOY_ROLE = "deploy"
+EXECUTION_ROLE = "cfn-exec"
+READ_ROLE = "read"
+
+
+def bootstrap_stack_name(project: Project, environment: Environment) -> str:
+    return stack_name(project, environment, BOOTSTRAP)
+
+
+def bootstrap_role_name(project: str, environment: str, role: str) -> str:
+    """deploy, cfn-exec or read: at most 32 + 1 + 12 + 1 + 8 characters, within IAM's 64."""
+    return f"{project}-{environment}-{role}"
+
+
+def boundary_policy_name(project: str, environment: str) -> str:
+    return f"{project}-{environment}-boundary"
+
+
+def role_path(project: str, environment: str) -> str:
+    """The IAM path of every role the stacks create: the execution role may touch roles
+    under it only (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_identifiers.html#identifiers-friendly-names)."""
+    return f"/{project}/{environment}/"

@@ -18,13 +18,22 @@ from pathlib import Path
 from typing import Any
 
 from aws_cdk import App, CliCredentialsStackSynthesizer, Environment, Stack, Tags, Validations
+from aws_cdk import aws_iam as iam
 from cdk_nag import AwsSolutionsChecks
 
 from ..bucket_layout import check_sha256
 from ..config import Environment as EnvironmentConfig
-from ..config import Settings, load
+from ..config import Project, Settings, load
 from ..errors import ConfigError, SynthError
-from ..naming import ARTIFACTS, MONITORING, SERVING, endpoint_name, stack_name
+from ..naming import (
+    ARTIFACTS,
+    MONITORING,
+    SERVING,
+    boundary_policy_name,
+    endpoint_name,
+    role_path,
+    stack_name,
+)
 from .artifacts_stack import ArtifactsStack
 from .assembly import UNPACKAGED_MODEL_SHA256, SynthesizedStack
 from .serving_stack import ServingStack
@@ -142,7 +151,23 @@ def add_environment(
     for stack in stacks:  # and every resource in it
         for key, value in tags.items():
             Tags.of(stack).add(key, value)
+        confine_roles(stack, project, environment)
     return stacks
+
+
+def confine_roles(stack: Stack, project: Project, environment: EnvironmentConfig) -> None:
+    """Every role the stack creates lives under the environment's IAM path and, where the
+    environment is bootstrapped, under its permissions boundary: the execution role may only
+    make such roles (access/policies.py)."""
+    path = role_path(project.name, environment.name)
+    for child in stack.node.find_all():
+        if isinstance(child, iam.CfnRole):
+            child.path = path
+    if environment.bootstrap is not None:
+        boundary = iam.ManagedPolicy.from_managed_policy_name(
+            stack, "PermissionsBoundary", boundary_policy_name(project.name, environment.name)
+        )
+        iam.PermissionsBoundary.of(stack).apply(boundary)
 
 
 def build_app(

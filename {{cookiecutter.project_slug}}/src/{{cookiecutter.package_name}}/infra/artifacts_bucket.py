@@ -9,7 +9,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from ..bucket_layout import DATA_CAPTURE_PREFIX
+from ..bucket_layout import ACCESS_LOGS_SUFFIX, DATA_CAPTURE_PREFIX
 from ..config import ArtifactRetention
 from .nag import acknowledge
 
@@ -63,6 +63,7 @@ class ArtifactsBucket(Construct):
         self.access_logs = _private_bucket(
             self,
             "AccessLogs",
+            bucket_name=f"{bucket_name}{ACCESS_LOGS_SUFFIX}",
             lifecycle_rules=[
                 s3.LifecycleRule(
                     id="expire-access-logs",

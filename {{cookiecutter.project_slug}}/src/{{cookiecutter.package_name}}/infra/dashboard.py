@@ -40,7 +40,8 @@ class EndpointDashboard(Construct):
                 period=Duration.minutes(1),
             )
 
-        self.dashboard = cloudwatch.Dashboard(self, "Dashboard")
+        # Named after the endpoint so the execution role can be scoped to it.
+        self.dashboard = cloudwatch.Dashboard(self, "Dashboard", dashboard_name=endpoint_name)
         self.dashboard.add_widgets(
             cloudwatch.AlarmStatusWidget(title="Alarms", alarms=list(alarms), width=24),
         )

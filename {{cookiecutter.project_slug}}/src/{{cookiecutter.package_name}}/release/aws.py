@@ -17,6 +17,7 @@ from typing import Any
 import boto3
 import botocore.loaders
 import botocore.session
+from botocore import UNSIGNED
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -33,6 +34,7 @@ RETRIES = Config(
 # The identity check is the first call of a deploy: fail fast when nothing answers.
 QUICK = Config(retries={"mode": "standard", "max_attempts": 2}, connect_timeout=3)
 
+_UNSIGNED = Config(signature_version=UNSIGNED, retries={"mode": "standard", "max_attempts": 2})
 # moto accepts any credentials; fixed ones keep a developer's real keys out of local calls.
 LOCAL_ACCESS_KEY = "testing"
 # On the local AWS everyone is moto's one root user, unless this names someone else: an IAM
@@ -40,6 +42,10 @@ LOCAL_ACCESS_KEY = "testing"
 # people apart as it does in an account (to rehearse the two-person rule on a laptop).
 LOCAL_USER = "LOCAL_AWS_USER"
 _LOCAL_USER_NAME = re.compile(r"^[A-Za-z0-9+=,.@_-]{1,64}$")  # IAM's user name rule
+# Or a role of the local AWS, by ARN (one `invoke bootstrap` made): a session of it, taken as
+# CI takes it (AssumeRoleWithWebIdentity), to rehearse a CI deploy with CI's permissions.
+LOCAL_ROLE = "LOCAL_AWS_ROLE"
+_ROLE_ARN = re.compile(r"^arn:aws:iam::\d{12}:role/[A-Za-z0-9+=,.@_/-]{1,512}$")
 
 
 @dataclass(frozen=True)
@@ -86,15 +92,27 @@ def connect(environment: Environment, local_user: str | None = None) -> Aws:
     """A new session (its own credentials, resolved by the normal chain) per connect; the
     local AWS takes fixed credentials, so there one session and its clients serve every
     connect in a process (making a deploy's clients again costs about half a second).
-    local_user (LOCAL_AWS_USER): on the local AWS only, act as that IAM user."""
+    local_user (LOCAL_AWS_USER, or LOCAL_AWS_ROLE's ARN): on the local AWS only, act as
+    that IAM user, or as a session of that role."""
     if environment.endpoint_url:
         root = _local(environment)
+        if local_user and local_user.startswith("arn:"):
+            return _local_role(environment, local_user)
         return _local_user(environment, local_user) if local_user else root
     return Aws(environment=environment, session=_session(environment.region))
 
 
 def local_user_of(environ: Mapping[str, str]) -> str | None:
-    """LOCAL_AWS_USER, checked: a valid IAM user name, or None when unset."""
+    """LOCAL_AWS_ROLE (a role ARN) or LOCAL_AWS_USER (an IAM user name), checked; None when
+    neither is set."""
+    role = environ.get(LOCAL_ROLE, "").strip()
+    if role:
+        if not _ROLE_ARN.match(role):
+            raise ConfigError(
+                f"{LOCAL_ROLE}={role!r} is not a role ARN; e.g. {LOCAL_ROLE}="
+                "arn:aws:iam::123456789012:role/<project>-local-deploy (invoke bootstrap prints it)"
+            )
+        return role
     name = environ.get(LOCAL_USER, "").strip()
     if not name:
         return None
@@ -137,14 +155,40 @@ def _local_user(environment: Environment, name: str) -> Aws:
             f"cannot act as {name} on the local AWS at {environment.endpoint_url}: "
             f"{one_line(error)}; start it with `invoke local-aws`"
         ) from None
+    return _with_keys(environment, key)
+
+
+def _with_keys(environment: Environment, keys: Mapping[str, Any]) -> Aws:
+    """The local AWS with these keys (an IAM user's access key, or a role session's
+    credentials with their session token)."""
+    token = {"aws_session_token": str(keys["SessionToken"])} if "SessionToken" in keys else {}
     return Aws(
         environment=environment,
         session=_session(
             environment.region,
-            aws_access_key_id=str(key["AccessKeyId"]),
-            aws_secret_access_key=str(key["SecretAccessKey"]),
+            aws_access_key_id=str(keys["AccessKeyId"]),
+            aws_secret_access_key=str(keys["SecretAccessKey"]),
+            **token,
         ),
     )
+
+
+def _local_role(environment: Environment, role_arn: str) -> Aws:
+    """A session of the role on the local AWS, taken with a web identity token as GitHub's
+    OIDC gives CI one (the local AWS checks neither the token nor the role's trust: a test
+    evaluates the trust policy itself)."""
+    # Unsigned, as in CI: the web identity token is the only credential.
+    sts = _local(environment).client("sts", _UNSIGNED)
+    try:
+        answer = sts.assume_role_with_web_identity(
+            RoleArn=role_arn, RoleSessionName="local", WebIdentityToken="local-aws"
+        )
+    except (BotoCoreError, ClientError) as error:
+        raise AwsError(
+            f"cannot assume {role_arn} on the local AWS at {environment.endpoint_url}: "
+            f"{one_line(error)}; run `invoke bootstrap --env {environment.name} --execute`"
+        ) from None
+    return _with_keys(environment, answer["Credentials"])
 
 
 def _session(region: str, **credentials: str) -> Any:

@@ -37,6 +37,7 @@ from ..errors import DeployError, ProjectError, Refusal
 from ..naming import ARTIFACTS, endpoint_name, stack_name, stack_parts
 from . import guardrails
 from .aws import one_line
+from .bootstrap import execution_role_arn
 from .cost import estimate
 from .git import git
 from .ledger import DESTROY, DeployRecord, Failure, Outcome, new_deploy_id, utc_now
@@ -182,9 +183,10 @@ def _execute(run: Run, request: DestroyRequest, present: Mapping[str, list[str]]
     try:
         sequence = run.ledger.claim(deploy_id) if run.ledger.exists() else 0
         cloudformation = run.aws.client("cloudformation")
+        role = execution_role_arn(run.settings, run.environment)
         for name in present:
             run.out.print(f"deleting {name}")
-            failure = _delete(cloudformation, name, request.timeout_seconds, run.out)
+            failure = _delete(cloudformation, name, request.timeout_seconds, run.out, role)
             if failure is not None:
                 break
             deleted.append(name)
@@ -220,13 +222,16 @@ def _execute(run: Run, request: DestroyRequest, present: Mapping[str, list[str]]
     return record
 
 
-def _delete(cloudformation: Any, name: str, timeout_seconds: float, out: Console) -> Failure | None:
-    """DeleteStack and wait for DELETE_COMPLETE (by the stack's id); a Failure with
-    CloudFormation's reason for DELETE_FAILED or a timeout."""
+def _delete(
+    cloudformation: Any, name: str, timeout_seconds: float, out: Console, role: str | None
+) -> Failure | None:
+    """DeleteStack (as the execution role where the environment is bootstrapped) and wait
+    for DELETE_COMPLETE (by the stack's id); a Failure with CloudFormation's reason for
+    DELETE_FAILED or a timeout."""
     stack = cloudformation.describe_stacks(StackName=name)["Stacks"][0]
     stack_id = stack["StackId"]
     if stack["StackStatus"] != "DELETE_IN_PROGRESS":  # an earlier destroy's delete: wait for it
-        cloudformation.delete_stack(StackName=stack_id)
+        cloudformation.delete_stack(StackName=stack_id, **({"RoleARN": role} if role else {}))
     deadline = time.monotonic() + timeout_seconds
     while True:
         stack = cloudformation.describe_stacks(StackName=stack_id)["Stacks"][0]

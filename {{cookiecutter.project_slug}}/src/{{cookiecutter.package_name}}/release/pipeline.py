@@ -37,6 +37,7 @@ from .approval_sources import check_approvals
 from .approvals import Approval, Rule
 from .artifacts import require_artifact, upload_model
 from .aws import one_line
+from .bootstrap import execution_role_arn
 from .bundle import write_bundle
 from .cost import estimate
 from .endpoint_state import live_endpoint, planned_instance_types
@@ -200,11 +201,12 @@ def plan_source(run: Run, request: DeployRequest, source: Source, folder: Path) 
     cloudformation = run.aws.client("cloudformation")
     deploy_id = folder.name
     planned: list[StackPlan] = []
+    role = execution_role_arn(run.settings, run.environment)
     try:
         with run.out.status("creating change sets…"):
             for name, template in source.templates:
                 planned.append(
-                    create_change_set(cloudformation, name, template, f"deploy-{deploy_id}")
+                    create_change_set(cloudformation, name, template, f"deploy-{deploy_id}", role)
                 )
     except BaseException:
         delete_change_sets(cloudformation, planned)

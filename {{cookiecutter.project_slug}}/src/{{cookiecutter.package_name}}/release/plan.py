@@ -168,7 +168,10 @@ def create_change_set(
     stack_name: str,
     template_path: Path,
     change_set_name: str,
+    role_arn: str | None = None,
 ) -> StackPlan:
+    """A change set for the template; role_arn: the role CloudFormation acts as (the
+    bootstrap's execution role), else the caller's credentials."""
     status = stack_status(cloudformation, stack_name)
     change_set_type = change_set_type_for(status)
     body = template_path.read_text(encoding="utf-8")
@@ -182,6 +185,7 @@ def create_change_set(
             TemplateBody=body,
             Capabilities=CAPABILITIES,
             Description=f"planned by deploy {change_set_name}",
+            **({"RoleARN": role_arn} if role_arn else {}),
         )
     except ClientError as error:
         raise AwsError(

@@ -23,6 +23,7 @@ from ..errors import AwsError, Refusal
 from ..naming import stack_names
 from . import guardrails
 from .aws import Aws, caller, connect, local_user_of
+from .bootstrap import check_bootstrapped
 from .drift import read_drift
 from .git import GitState, git, read_state
 from .github import GitHub, check_commit_ci
@@ -181,6 +182,7 @@ def preflight(
     aws = connect(environment, local_user_of(environ))
     who = caller(aws)
     guardrails.check_account(environment, who.account, who.principal)
+    check_bootstrapped(settings, environment, aws)
     source = environment.policy.promotion_from
     promoted = None
     if state is not None and source is not None:

@@ -60,6 +60,7 @@ from moto.cloudformation.exceptions import (
 )
 from moto.cloudformation.models import Change, ChangeSet, CloudFormationBackend, Event, Stack
 from moto.cloudformation.utils import generate_changeset_id, validate_create_change_set
+from moto.iam import models as iam_models
 from moto.kms import models as kms_models
 from moto.s3 import models as s3_models
 from moto.sagemaker import models as sagemaker_models
@@ -149,6 +150,9 @@ def install() -> None:
     models[2].update_from_cloudformation_json = classmethod(_update_endpoint)
     key: Any = kms_models.Key
     key.create_from_cloudformation_json = _key_tags(key.create_from_cloudformation_json)
+    role: Any = iam_models.Role
+    role.create_from_cloudformation_json = _policies_as_json(role.create_from_cloudformation_json)
+    role.update_from_cloudformation_json = _policies_as_json(role.update_from_cloudformation_json)
     bucket: Any = s3_models.FakeBucket
     bucket.create_from_cloudformation_json = _versioned(bucket.create_from_cloudformation_json)
     bucket.update_from_cloudformation_json = _versioned(bucket.update_from_cloudformation_json)
@@ -516,6 +520,23 @@ def _versioned(original: Callable[..., Any]) -> Callable[..., Any]:
         if status in {"Enabled", "Suspended"}:
             bucket.versioning_status = status
         return bucket
+
+    return apply
+
+
+def _policies_as_json(original: Callable[..., Any]) -> Callable[..., Any]:
+    """moto's CloudFormation puts an AWS::IAM::Role's inline Policies as Python's repr of
+    the document, which GetRolePolicy then returns and no JSON reader can parse; IAM keeps
+    (and returns, URL-encoded) the JSON document
+    (https://docs.aws.amazon.com/IAM/latest/APIReference/API_GetRolePolicy.html)."""
+
+    def apply(*args: Any, **kwargs: Any) -> Any:
+        found = [a for a in (*args, *kwargs.values()) if isinstance(a, dict) and "Properties" in a]
+        for cloudformation_json in found:
+            for policy in (cloudformation_json["Properties"] or {}).get("Policies") or []:
+                if isinstance(policy.get("PolicyDocument"), dict):
+                    policy["PolicyDocument"] = json.dumps(policy["PolicyDocument"])
+        return original(*args, **kwargs)
 
     return apply
 

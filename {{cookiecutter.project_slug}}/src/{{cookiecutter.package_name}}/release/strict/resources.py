@@ -491,7 +491,56 @@ def schedules(account_id: str, region_name: str) -> dict[str, dict[str, Any]]:
     return dict(_SCHEDULES.get((account_id, region_name), {}))
 
 
+class OIDCProvider(_Model, CloudFormationModel):
+    """AWS::IAM::OIDCProvider, which moto's CloudFormation does not create: the provider is
+    made in moto's IAM (so a role can name it and GetOpenIDConnectProvider finds it), its
+    Ref is its ARN, and a second provider for the same URL in an account fails as in IAM
+    ("EntityAlreadyExists", https://docs.aws.amazon.com/IAM/latest/APIReference/API_CreateOpenIDConnectProvider.html)."""
+
+    def __init__(self, arn: str) -> None:
+        self.physical_id = arn
+        self.arn = arn
+
+    @staticmethod
+    def cloudformation_type() -> str:
+        return "AWS::IAM::OIDCProvider"
+
+    @staticmethod
+    def cloudformation_name_type() -> str:
+        return ""
+
+    @classmethod
+    def attributes(cls) -> tuple[str, ...]:
+        return ("Arn",)
+
+    @classmethod
+    def create_from_cloudformation_json(
+        cls,
+        resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+        **kwargs: Any,
+    ) -> OIDCProvider:
+        from moto.iam.models import iam_backends
+
+        p = _props(cloudformation_json)
+        provider = iam_backends[account_id]["global"].create_open_id_connect_provider(
+            url=p["Url"],
+            thumbprint_list=list(p.get("ThumbprintList") or []),
+            client_id_list=list(p.get("ClientIdList") or []),
+            tags=list(p.get("Tags") or []),
+        )
+        return cls(provider.arn)
+
+    def delete(self, account_id: str, region_name: str) -> None:
+        from moto.iam.models import iam_backends
+
+        iam_backends[account_id]["global"].delete_open_id_connect_provider(self.arn)
+
+
 TYPES: tuple[type[CloudFormationModel], ...] = (
+    OIDCProvider,
     Alarm,
     BucketPolicy,
     ScalableTarget,

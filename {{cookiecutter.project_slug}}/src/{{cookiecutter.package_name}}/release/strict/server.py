@@ -9,6 +9,9 @@ answers:
   clear them; `/moto-api/reset` clears them too, with everything else.
 - `GET /strict-api/schedules?account=...&region=...`: the Model Monitor schedules that exist
   (moto has no API for them).
+- `POST /strict-api/calls` starts recording every AWS call (service, action, the caller's
+  access key, its parameters), `GET /strict-api/calls` returns them, `DELETE` stops: what
+  access/calls.py turns into IAM requests to evaluate against a role's policies.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import argparse
 import contextlib
 import io
 import json
+import re
 import threading
 from collections.abc import Callable, Iterable
 from functools import cache
@@ -85,6 +89,74 @@ def _error(fault: CallFault, json_protocol: bool) -> tuple[str, list[tuple[str, 
     return f"{status} {reason}", headers, body
 
 
+_CREDENTIAL = re.compile(r"Credential=([^/]+)/[^/]+/([^/]+)/([^/]+)/")
+# The calls IAM authorizes by the resource's tags (access/policies.py): their record keeps
+# the tags the resource had when the call was made, as IAM reads them then.
+_TAGGED_READS = {"DescribeEndpointConfig": "EndpointConfigName", "DescribeModel": "ModelName"}
+
+
+def _resource_tags(access_key: str, region: str, action: str, name: str) -> dict[str, str]:
+    from moto.iam.models import get_account_id_from
+    from moto.sagemaker.models import sagemaker_backends
+
+    backend = sagemaker_backends[get_account_id_from(access_key)][region]
+    found: Any = (
+        backend.endpoint_configs.get(name)
+        if action == "DescribeEndpointConfig"
+        else backend._models.get(name)
+    )
+    if found is None:
+        return {}
+    return {t["Key"]: t["Value"] for t in found.tags or []}
+
+
+_CHANGE_SET_IDS = re.compile(rb"<(Id|StackId)>([^<]+)</")
+
+
+def _call(environ: dict[str, Any], action: str, body: bytes, json_protocol: bool) -> dict[str, Any]:
+    """One AWS call as recorded: who (the access key of its signature), which service (its
+    signing name) and action, and its parameters (form, JSON, or the REST path and query)."""
+    found = _CREDENTIAL.search(environ.get("HTTP_AUTHORIZATION", ""))
+    params: Any = {}
+    if json_protocol and body:
+        with contextlib.suppress(ValueError):
+            params = json.loads(body)
+    elif body and environ.get("CONTENT_TYPE", "").startswith("application/x-www-form-urlencoded"):
+        params = {k: v[0] for k, v in parse_qs(body.decode("utf-8", "replace")).items()}
+    access_key, region, service = found.groups() if found else ("", "", "")
+    tags = {}
+    if service == "sagemaker" and action in _TAGGED_READS and isinstance(params, dict):
+        name = str(params.get(_TAGGED_READS[action], ""))
+        tags = _resource_tags(access_key, region, action, name)
+    return {
+        "access_key": access_key,
+        "service": service,
+        "action": action,
+        "method": environ.get("REQUEST_METHOD", ""),
+        "path": environ.get("PATH_INFO", ""),
+        "query": environ.get("QUERY_STRING", ""),
+        "params": params,
+        "answer": {},
+        "resource_tags": tags,
+    }
+
+
+class Recorder:
+    """The calls made while recording (None: not recording)."""
+
+    def __init__(self) -> None:
+        self.calls: list[dict[str, Any]] | None = None
+        self._lock = threading.Lock()
+
+    def add(self, call: dict[str, Any]) -> None:
+        with self._lock:
+            if self.calls is not None:
+                self.calls.append(call)
+
+
+RECORDER = Recorder()
+
+
 class StrictMiddleware:
     """Answers the control API, injects faults, and passes everything else to moto."""
 
@@ -100,12 +172,19 @@ class StrictMiddleware:
             return self._control(environ, path[len(_CONTROL) :], body, start_response)
         if path.startswith("/moto-api/reset"):
             FAULTS.clear()
+            RECORDER.calls = None
             resources.reset()
             drift.reset()
             return self.app(environ, start_response)
         action, json_protocol = _action(environ, body)
+        call = None
+        if RECORDER.calls is not None:
+            call = _call(environ, action, body, json_protocol)
+            RECORDER.add(call)
         fault = FAULTS.take(action) if action else None
         if fault is None:
+            if call is not None and action == "CreateChangeSet":  # later calls name its ids
+                return self._recording_ids(environ, start_response, call)
             return self.app(environ, start_response)
         if fault.error is not None:
             status, headers, payload = _error(fault, json_protocol)
@@ -131,6 +210,13 @@ class StrictMiddleware:
         start_response(captured["status"], [*headers, ("Content-Length", str(len(payload)))])
         return [payload]
 
+    def _recording_ids(
+        self, environ: dict[str, Any], start_response: StartResponse, call: dict[str, Any]
+    ) -> Iterable[bytes]:
+        payload = b"".join(self.app(environ, start_response))
+        call["answer"] = {k.decode(): v.decode() for k, v in _CHANGE_SET_IDS.findall(payload)}
+        return [payload]
+
     def _control(
         self, environ: dict[str, Any], route: str, body: bytes, start_response: StartResponse
     ) -> Iterable[bytes]:
@@ -142,6 +228,12 @@ class StrictMiddleware:
                 FAULTS.add(json.loads(body or b"{}"))
             elif route == "faults" and method == "DELETE":
                 FAULTS.clear()
+            elif route == "calls" and method == "POST":
+                RECORDER.calls = []
+            elif route == "calls" and method == "GET":
+                answer = RECORDER.calls or []
+            elif route == "calls" and method == "DELETE":
+                RECORDER.calls = None
             elif route == "schedules" and method == "GET":
                 query = parse_qs(environ.get("QUERY_STRING", ""))
                 answer = resources.schedules(

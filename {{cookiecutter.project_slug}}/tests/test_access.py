@@ -1,0 +1,325 @@
+"""The bootstrap's policies, proven by evaluation: the execution role allows every action
+CloudFormation's handlers need for each resource type our templates create, on this
+environment's names, and denies the same on another project's or environment's; the
+templates name their resources the way the policies scope them; the evaluator follows
+IAM's rules."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from typing import Any
+
+import pytest
+
+from {{ cookiecutter.package_name }}.access.evaluate import Decision, Request, evaluate
+from {{ cookiecutter.package_name }}.access.policies import (
+    AUTOSCALING_SERVICE_ROLE,
+    NEVER,
+    STACK_OPERATIONS,
+    Scope,
+    action_resources,
+    boundary_policy,
+    deploy_policy,
+    execution_policy,
+    handler_permissions,
+    read_policy,
+    scope_of,
+)
+from {{ cookiecutter.package_name }}.access.template import bootstrap_template, resource_types
+from {{ cookiecutter.package_name }}.config import Settings
+from {{ cookiecutter.package_name }}.naming import boundary_policy_name, role_path
+
+from .conftest import ENVIRONMENTS
+
+# Handler permissions that are not IAM actions (API names the schemas list; IAM checks
+# another action for them, e.g. s3:PutBucketCORS for DeleteBucketCors).
+NOT_IAM_ACTIONS = {
+    "s3:DeleteBucketAnalyticsConfiguration",
+    "s3:DeleteBucketCors",
+    "s3:DeleteBucketEncryption",
+    "s3:DeleteBucketLifecycle",
+    "s3:DeleteBucketMetricsConfiguration",
+    "s3:DeleteBucketReplication",
+    "s3:PutBucketReplication",
+    "s3:PutObjectLockConfiguration",
+    "s3:UpdateBucketMetadataAnnotationTableConfiguration",
+}
+# Resource kinds our templates never create, so never granted: IAM users and groups
+# (AWS::IAM::Policy can attach to them), S3 Tables, Lambda provisioned concurrency
+# (Application Auto Scaling can scale it), S3 access points, and the SageMaker resource
+# types AddTags/ListTags also take.
+NOT_OURS = (
+    "group/",
+    "user/",
+    "s3tables",
+    ":lambda:",
+    "accesspoint/",
+    "access-grants",
+    "storage-lens",
+    "alarm-mute-rule",
+    "insight-rule",
+    ":slo/",
+)
+
+
+def sample(scope: Scope, action: str, arn_format: str) -> str | None:
+    """A resource of this scope's environment of the kind arn_format names, or None for a
+    kind our templates never create."""
+    if any(part in arn_format for part in NOT_OURS):
+        return None
+    arn = (
+        arn_format.replace("${Partition}", scope.partition)
+        .replace("${Region}", scope.region)
+        .replace("${Account}", scope.account)
+    )
+    kind = arn.split(":", 5)[-1]
+    if kind.startswith("role/"):
+        if action == "iam:CreateServiceLinkedRole":
+            return scope.arn("iam", AUTOSCALING_SERVICE_ROLE, region=False)
+        return scope.arn(
+            "iam", f"role{role_path(scope.project, scope.environment)}Role1", region=False
+        )
+    names = {
+        "${BucketName}/${ObjectName}": f"{scope.bucket}/models/model.tar.gz",
+        "${BucketName}": scope.bucket,
+        "alarm:${AlarmName}": f"alarm:{scope.alarms[0]}",
+        "dashboard/${DashboardName}": f"dashboard/{scope.endpoint}",
+        "alias/${Alias}": (scope.alias or "alias/none"),
+        "key/${KeyId}": "key/1234abcd-12ab-34cd-56ef-1234567890ab",
+        "scalable-target/${ResourceId}": "scalable-target/0123456789abcdef",
+        "endpoint/${EndpointName}": f"endpoint/{scope.endpoint}",
+    }
+    if kind in names:
+        return arn.replace(kind, names[kind])
+    if kind.split("/")[0] in {
+        "endpoint-config",
+        "model",
+        "monitoring-schedule",
+        "data-quality-job-definition",
+    }:
+        return arn.split("${")[0] + "generated-name-1234"
+    return None
+
+
+def context(scope: Scope) -> dict[str, Any]:
+    tags = {**{f"aws:RequestTag/{k}": v for k, v in scope.tags.items()}}
+    tags |= {f"aws:ResourceTag/{k}": v for k, v in scope.tags.items()}
+    return {
+        **tags,
+        "iam:PermissionsBoundary": scope.boundary_arn,
+        "iam:PassedToService": "sagemaker.amazonaws.com",
+    }
+
+
+def handler_requests(scope: Scope, types: list[str]) -> list[Request]:
+    requests = []
+    for resource_type in types:
+        for operation in STACK_OPERATIONS:
+            for action in handler_permissions()[resource_type][operation]:
+                if action in NEVER or action in NOT_IAM_ACTIONS:
+                    continue
+                formats = action_resources()[action]
+                assert formats is not None, f"{action} has no IAM data"
+                scoped = [f for f in formats if f != "*"] or ["*"]
+                for arn_format in scoped:
+                    arn = "*" if arn_format == "*" else sample(scope, action, arn_format)
+                    if arn is not None:
+                        requests.append(Request(action, arn, context(scope)))
+    return requests
+
+
+def other(scope: Scope, project: str, environment: str) -> Scope:
+    """The same shape of names for another project or environment of the account."""
+    old = f"{scope.project}-{scope.environment}"
+    new = f"{project}-{environment}"
+    return replace(
+        scope,
+        project=project,
+        environment=environment,
+        bucket=scope.bucket.replace(old, new),
+        logs_bucket=scope.logs_bucket.replace(old, new),
+        endpoint=new,
+        alarms=tuple(a.replace(old, new) for a in scope.alarms),
+        alias=scope.alias.replace(old, new) if scope.alias else None,
+    )
+
+
+@pytest.mark.parametrize("env_name", ENVIRONMENTS)
+def test_the_execution_role_allows_every_handler_action_here_and_denies_it_elsewhere(
+    settings: Settings, env_name: str
+) -> None:
+    env = settings.environment(env_name)
+    scope = scope_of(settings, env)
+    types = resource_types(env)
+    policy = execution_policy(scope, types)
+    requests = handler_requests(scope, types)
+    assert len(requests) > 150
+    denied = [
+        f"{r.action} on {r.resource}"
+        for r in requests
+        if evaluate([policy], r) is not Decision.ALLOWED
+    ]
+    assert not denied, "\n".join(denied)
+    for project, environment in (("other-svc", env_name), (scope.project, "elsewhere")):
+        stranger = other(scope, project, environment)
+        allowed = sorted(
+            {
+                r.action
+                for r in handler_requests(stranger, types)
+                if r.resource != "*"
+                and "scalable-target/" not in r.resource
+                and r.action != "iam:CreateServiceLinkedRole"
+                and evaluate([policy], r) is Decision.ALLOWED
+            }
+        )
+        assert not allowed, f"allowed on {project}-{environment}'s resources: {allowed}"
+
+
+@pytest.mark.parametrize("env_name", ENVIRONMENTS)
+def test_roles_are_made_only_under_the_boundary_and_passed_only_to_sagemaker(
+    settings: Settings, env_name: str
+) -> None:
+    scope = scope_of(settings, settings.environment(env_name))
+    policy = execution_policy(scope, resource_types(settings.environment(env_name)))
+    role = scope.arn("iam", f"role{role_path(scope.project, scope.environment)}Role1", region=False)
+    bounded = Request("iam:CreateRole", role, {"iam:PermissionsBoundary": scope.boundary_arn})
+    assert evaluate([policy], bounded) is Decision.ALLOWED
+    for unbounded in (
+        {},
+        {"iam:PermissionsBoundary": scope.arn("iam", "policy/AdministratorAccess", region=False)},
+    ):
+        assert evaluate([policy], replace(bounded, context=unbounded)) is Decision.IMPLICIT
+    assert (
+        evaluate([policy], Request("iam:DeleteRolePermissionsBoundary", role)) is Decision.IMPLICIT
+    )
+    passing = Request("iam:PassRole", role, {"iam:PassedToService": "sagemaker.amazonaws.com"})
+    assert evaluate([policy], passing) is Decision.ALLOWED
+    to_lambda = replace(passing, context={"iam:PassedToService": "lambda.amazonaws.com"})
+    assert evaluate([policy], to_lambda) is Decision.IMPLICIT
+    deploy_role = scope.role_arn("deploy")
+    assert evaluate([policy], replace(passing, resource=deploy_role)) is Decision.IMPLICIT
+
+
+def test_the_templates_create_exactly_the_types_the_bootstrap_covers_named_as_it_scopes_them(
+    settings: Settings, template_json: dict[str, dict[str, Any]]
+) -> None:
+    for env_name in ENVIRONMENTS:
+        env = settings.environment(env_name)
+        scope = scope_of(settings, env)
+        resources = [
+            r
+            for artifact, template in template_json.items()
+            if artifact.startswith(f"{env_name}-")
+            for r in template["Resources"].values()
+        ]
+        assert {r["Type"] for r in resources} == set(resource_types(env))
+        props = [(r["Type"], r.get("Properties", {})) for r in resources]
+        buckets = {p.get("BucketName") for t, p in props if t == "AWS::S3::Bucket"}
+        assert buckets == {scope.bucket, scope.logs_bucket}
+        assert {p["AlarmName"] for t, p in props if t == "AWS::CloudWatch::Alarm"} == set(
+            scope.alarms
+        )
+        assert [p["DashboardName"] for t, p in props if t == "AWS::CloudWatch::Dashboard"] == [
+            scope.endpoint
+        ]
+        assert [p["EndpointName"] for t, p in props if t == "AWS::SageMaker::Endpoint"] == [
+            scope.endpoint
+        ]
+        boundary = boundary_policy_name(scope.project, env_name)
+        for t, p in props:
+            if t == "AWS::IAM::Role":
+                assert p["Path"] == role_path(scope.project, env_name)
+                assert (boundary in json.dumps(p.get("PermissionsBoundary"))) is (
+                    env.bootstrap is not None
+                )
+            if t.startswith("AWS::SageMaker::") or t == "AWS::KMS::Key":
+                tags = {tag["Key"]: tag["Value"] for tag in p.get("Tags", [])}
+                assert {k: tags.get(k) for k in scope.tags} == scope.tags, t
+
+
+@pytest.mark.parametrize("env_name", ENVIRONMENTS)
+def test_the_policies_fit_iam_s_size_limits(settings: Settings, env_name: str) -> None:
+    """A role's inline policies: 10,240 characters in all; a managed policy: 6,144, spaces
+    not counted (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html)."""
+    env = settings.environment(env_name)
+    scope, types = scope_of(settings, env), resource_types(env)
+    for policy in (
+        deploy_policy(scope, types),
+        read_policy(scope, types),
+        execution_policy(scope, types),
+    ):
+        assert len(json.dumps(policy, separators=(",", ":"))) <= 10_240
+    assert len(json.dumps(boundary_policy(scope), separators=(",", ":"))) <= 6_144
+    if env.bootstrap is not None:
+        template = bootstrap_template(settings, env)
+        assert {"DeployRole", "ExecutionRole", "ReadRole", "PermissionsBoundary"} <= set(
+            template["Resources"]
+        )
+
+
+# --- the evaluator -----------------------------------------------------------------------
+
+ALLOW_BUCKET = {"Effect": "Allow", "Action": "s3:Get*", "Resource": "arn:aws:s3:::b/*"}
+
+
+@pytest.mark.parametrize(
+    ("statements", "request_", "decision"),
+    [
+        ([ALLOW_BUCKET], Request("s3:GetObject", "arn:aws:s3:::b/k"), Decision.ALLOWED),
+        ([ALLOW_BUCKET], Request("S3:getobject", "arn:aws:s3:::b/k"), Decision.ALLOWED),
+        ([ALLOW_BUCKET], Request("s3:GetObject", "arn:aws:s3:::B/k"), Decision.IMPLICIT),
+        ([ALLOW_BUCKET], Request("s3:PutObject", "arn:aws:s3:::b/k"), Decision.IMPLICIT),
+        (
+            [ALLOW_BUCKET, {"Effect": "Deny", "Action": "*", "Resource": "*"}],
+            Request("s3:GetObject", "arn:aws:s3:::b/k"),
+            Decision.DENIED,
+        ),
+        (
+            [{**ALLOW_BUCKET, "Condition": {"StringEquals": {"aws:ResourceTag/p": "x"}}}],
+            Request("s3:GetObject", "arn:aws:s3:::b/k"),
+            Decision.IMPLICIT,
+        ),
+        (
+            [{**ALLOW_BUCKET, "Condition": {"StringEqualsIfExists": {"aws:ResourceTag/p": "x"}}}],
+            Request("s3:GetObject", "arn:aws:s3:::b/k"),
+            Decision.ALLOWED,
+        ),
+        (
+            [
+                {
+                    **ALLOW_BUCKET,
+                    "Condition": {"ForAnyValue:StringEquals": {"kms:ResourceAliases": "alias/a"}},
+                }
+            ],
+            Request(
+                "s3:GetObject", "arn:aws:s3:::b/k", {"kms:ResourceAliases": ["alias/b", "alias/a"]}
+            ),
+            Decision.ALLOWED,
+        ),
+        (
+            [{"Effect": "Allow", "NotAction": "iam:*", "Resource": "*"}],
+            Request("iam:CreateRole", "*"),
+            Decision.IMPLICIT,
+        ),
+        (
+            [{"Effect": "Allow", "Action": "s3:?etObject", "Resource": "arn:aws:s3:::b/*"}],
+            Request("s3:GetObject", "arn:aws:s3:::b/a/b"),
+            Decision.ALLOWED,
+        ),
+    ],
+)
+def test_the_evaluator_follows_iam_s_rules(
+    statements: list[dict[str, Any]], request_: Request, decision: Decision
+) -> None:
+    assert evaluate([{"Version": "2012-10-17", "Statement": statements}], request_) is decision
+
+
+def test_a_condition_the_evaluator_does_not_know_is_an_error_not_a_pass() -> None:
+    policy = {
+        "Statement": [{**ALLOW_BUCKET, "Condition": {"IpAddress": {"aws:SourceIp": "10.0.0.0/8"}}}]
+    }
+    with pytest.raises(ValueError, match="IpAddress"):
+        evaluate(
+            [policy], Request("s3:GetObject", "arn:aws:s3:::b/k", {"aws:SourceIp": "10.1.1.1"})
+        )
