@@ -108,8 +108,8 @@ def audit(c: Context) -> None:
 
 @task(klass=ProjectTask, help={"outdir": "Cloud assembly folder to scan (default: cdk.out)"})
 def scan(c: Context, outdir: str = "cdk.out") -> None:
-    """checkov on the synthesized templates; fails on findings config/checkov.toml does not
-    acknowledge."""
+    """checkov on the templates, parliament on the bootstrap's IAM; fails on findings that
+    config/checkov.toml or config/iam-lint.toml does not acknowledge."""
     from {{ cookiecutter.package_name }} import commands
 
     with refusals():

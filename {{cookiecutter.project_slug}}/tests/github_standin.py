@@ -94,6 +94,8 @@ class GitHubStandIn:
     #          "deployment_branch_policy": {...} | None, "id"}
     environments: dict[str, dict[str, Any]] = field(default_factory=dict)
     branch_policies: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    # (environment or "" for the repository, NAME) -> value: GitHub Actions variables
+    variables: dict[tuple[str, str], str] = field(default_factory=dict)
     users: dict[str, int] = field(default_factory=dict)  # login -> id
     teams: dict[tuple[str, str], int] = field(default_factory=dict)  # (org, slug) -> id
     # (org, slug) -> the logins that are active members
@@ -139,6 +141,12 @@ class GitHubStandIn:
                 rf"{repo}/environments/([^/]+)/deployment-branch-policies/(\d+)",
                 self._delete_policy,
             ),
+            ("GET", rf"{repo}/actions/variables/([^/]+)", self._get_variable),
+            ("POST", rf"{repo}/actions/variables", self._create_variable),
+            ("PATCH", rf"{repo}/actions/variables/([^/]+)", self._update_variable),
+            ("GET", rf"{repo}/environments/([^/]+)/variables/([^/]+)", self._get_variable),
+            ("POST", rf"{repo}/environments/([^/]+)/variables", self._create_variable),
+            ("PATCH", rf"{repo}/environments/([^/]+)/variables/([^/]+)", self._update_variable),
             ("GET", rf"{repo}/actions/runs/(\d+)", self._get_run),
             ("GET", rf"{repo}/actions/runs/(\d+)/approvals", self._get_run_approvals),
             ("GET", r"/user", self._get_authenticated_user),
@@ -793,6 +801,35 @@ class GitHubStandIn:
         if len(kept) == len(policies):
             raise _not_found()
         self.branch_policies[name] = kept
+        return 204, None
+
+    # GitHub Actions variables (https://docs.github.com/en/rest/actions/variables): names are
+    # kept upper case; creating one that exists is 409, an environment's needs the environment.
+
+    def _variable_key(self, *where: str) -> tuple[str, str]:
+        environment, name = ("", *where) if len(where) == 1 else where
+        if environment and environment not in self.environments:
+            raise _not_found()
+        return environment, name.upper()
+
+    def _get_variable(self, *where: str, **_: Any) -> tuple[int, Any]:
+        key = self._variable_key(*where)
+        if key not in self.variables:
+            raise _not_found()
+        return 200, {"name": key[1], "value": self.variables[key]}
+
+    def _create_variable(self, *where: str, body: Any, **_: Any) -> tuple[int, Any]:
+        key = self._variable_key(*where, str((body or {}).get("name", "")))
+        if key in self.variables:
+            raise _Reply(409, "Already exists")
+        self.variables[key] = str(body["value"])
+        return 201, {}
+
+    def _update_variable(self, *where: str, body: Any, **_: Any) -> tuple[int, Any]:
+        key = self._variable_key(*where)
+        if key not in self.variables:
+            raise _not_found()
+        self.variables[key] = str(body["value"])
         return 204, None
 
     def _get_user(self, login: str, **_: Any) -> tuple[int, Any]:

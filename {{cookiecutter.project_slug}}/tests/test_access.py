@@ -13,6 +13,13 @@ from typing import Any
 import pytest
 
 from {{ cookiecutter.package_name }}.access.evaluate import Decision, Request, evaluate
+from {{ cookiecutter.package_name }}.access.lint import (
+    CHECK_IDS,
+    IAM_ACKNOWLEDGEMENTS,
+    authorization_details,
+    findings_of,
+    policies,
+)
 from {{ cookiecutter.package_name }}.access.policies import (
     AUTOSCALING_SERVICE_ROLE,
     NEVER,
@@ -28,9 +35,10 @@ from {{ cookiecutter.package_name }}.access.policies import (
 )
 from {{ cookiecutter.package_name }}.access.template import bootstrap_template, resource_types
 from {{ cookiecutter.package_name }}.config import Settings
+from {{ cookiecutter.package_name }}.infra.scan import judge, load_acknowledgements, summary
 from {{ cookiecutter.package_name }}.naming import boundary_policy_name, role_path
 
-from .conftest import ENVIRONMENTS
+from .conftest import ENVIRONMENTS, PROJECT_ROOT
 
 # Handler permissions that are not IAM actions (API names the schemas list; IAM checks
 # another action for them, e.g. s3:PutBucketCORS for DeleteBucketCors).
@@ -323,3 +331,67 @@ def test_a_condition_the_evaluator_does_not_know_is_an_error_not_a_pass() -> Non
         evaluate(
             [policy], Request("s3:GetObject", "arn:aws:s3:::b/k", {"aws:SourceIp": "10.1.1.1"})
         )
+
+
+# --- parliament on the policies ----------------------------------------------------------
+
+REPORT = "\n".join(
+    json.dumps(line)
+    for line in (
+        {
+            "issue": "UNKNOWN_ACTION",
+            "title": "Unknown action",
+            "detail": "Unknown action s3:GetBucketAbac",
+            "location": {"filepath": "prod/ExecutionRole"},
+        },
+        {
+            "issue": "RESOURCE_MISMATCH",
+            "title": "No resources match for the given action",
+            "detail": [{"action": "sagemaker:CreateEndpoint", "required_format": "arn:*"}],
+            "location": {"filepath": "prod/ExecutionRole"},
+        },
+        {
+            "issue": "RESOURCE_STAR",
+            "title": "Unnecessary use of Resource *",
+            "detail": ["s3:GetObject"],
+            "location": {"filepath": "dev/DeployRole"},
+        },
+    )
+)
+
+
+def test_parliament_s_report_becomes_findings_by_environment_and_policy() -> None:
+    findings = findings_of("a warning line\n" + REPORT)
+    assert [(f.environment, f.check, f.resource) for f in findings] == [
+        ("prod", "UNKNOWN_ACTION", "ExecutionRole:s3:GetBucketAbac"),
+        ("prod", "RESOURCE_MISMATCH", "ExecutionRole:sagemaker:CreateEndpoint"),
+        ("dev", "RESOURCE_STAR", "DeployRole:s3:GetObject"),
+    ]
+
+
+def test_every_iam_lint_acknowledgement_has_a_reason_and_a_new_finding_fails(
+    settings: Settings,
+) -> None:
+    acknowledgements = load_acknowledgements(
+        PROJECT_ROOT / IAM_ACKNOWLEDGEMENTS, settings.environments, CHECK_IDS, "RESOURCE_STAR"
+    )
+    assert acknowledgements and all(len(a.reason) >= 20 for a in acknowledgements)
+    verdict = judge(findings_of(REPORT), acknowledgements, ["dev", "prod"])
+    assert [f.check for f in verdict.unacknowledged] == ["RESOURCE_STAR"]
+    assert summary(verdict, "parliament", IAM_ACKNOWLEDGEMENTS).startswith(
+        "parliament: 1 unacknowledged finding(s), first RESOURCE_STAR"
+    )
+
+
+def test_the_linted_policies_are_the_bootstrapped_environments_four(settings: Settings) -> None:
+    documents = policies(settings)
+    bootstrapped = [name for name, env in settings.environments.items() if env.bootstrap]
+    assert sorted({env for env, _ in documents}) == sorted(bootstrapped)
+    assert {policy for _, policy in documents} == {
+        "DeployRole",
+        "ExecutionRole",
+        "ReadRole",
+        "PermissionsBoundary",
+    }
+    details = authorization_details(documents)
+    assert len(details["RoleDetailList"]) == len(documents)

@@ -111,6 +111,7 @@ def test_diff_names_only_what_differs(settings: Settings) -> None:
         wanted.branch,
         replace(wanted.protection, allow_force_pushes=True),
         {**wanted.environments, "prod": replace(prod, ref_policy=ANY_REF, allowed_refs=())},
+        wanted.variables,
     )
     assert diff(drifted, wanted) == [
         Difference("branch main: allow force pushes", "true", "false"),
@@ -132,7 +133,7 @@ def test_an_empty_repository_differs_in_everything_and_a_dry_run_changes_nothing
         "staging, prod, prod-approval-2)"
     )
     table = rows(output)
-    assert len(table) == 8 + 4 * 5, "8 branch rules, 5 rules per environment"
+    assert len(table) == 8 + 4 * 5 + 6, "8 branch rules, 5 per environment, 2 role variables each"
     assert table["branch main: required checks"] == ("not protected", "lint, synth, tests")
     assert table["branch main: require up to date"] == ("not protected", "true")
     assert table["branch main: allow force pushes"] == ("not protected", "false")
@@ -143,7 +144,16 @@ def test_an_empty_repository_differs_in_everything_and_a_dry_run_changes_nothing
     assert table["environment prod: wait timer minutes"] == ("no environment", "10")
     assert table["environment dev: allowed refs"] == ("no environment", "branch *, tag v*")
     assert not any("local" in setting for setting in table)
-    assert "dry run: 28 setting(s) differ; --execute applies them" in output
+    account = settings.environment("prod").account
+    assert table["environment prod: variable AWS_DEPLOY_ROLE_ARN"] == (
+        "not set",
+        f"arn:aws:iam::{account}:role/{settings.project.name}-prod-deploy",
+    )
+    assert table["repository: variable AWS_READ_ROLE_ARN_PROD"] == (
+        "not set",
+        f"arn:aws:iam::{account}:role/{settings.project.name}-prod-read",
+    )
+    assert "dry run: 34 setting(s) differ; --execute applies them" in output
     assert api.writes() == []
 
 
@@ -152,7 +162,13 @@ def test_execute_applies_the_config_and_a_second_look_finds_nothing(
 ) -> None:
     status, output = run(settings, api, execute=True)
     assert status == 0, output
-    assert "applied 28 setting(s); GitHub now matches config" in output
+    assert "applied 34 setting(s); GitHub now matches config" in output
+    # The roles `invoke bootstrap` makes, where the workflows read them.
+    for env in ("dev", "staging", "prod"):
+        account = settings.environment(env).account
+        role = f"arn:aws:iam::{account}:role/{settings.project.name}-{env}"
+        assert api.variables[(env, "AWS_DEPLOY_ROLE_ARN")] == f"{role}-deploy"
+        assert api.variables[("", f"AWS_READ_ROLE_ARN_{env.upper()}")] == f"{role}-read"
     protection = api.protection["main"]
     assert protection["required_status_checks"]["strict"] is True
     assert sorted(protection["required_status_checks"]["contexts"]) == ["lint", "synth", "tests"]
@@ -280,6 +296,22 @@ def test_the_task_exits_1_while_github_differs(
         tasks.governance(MockContext())
     assert (refused.value.code, str(refused.value.message)) == (
         1,
-        "error: governance reads and sets GitHub's branch protection and environments, but "
+        "error: governance reads and sets GitHub's branch protection, environments and role "
+        "variables, but "
         "GITHUB_TOKEN is not set; set it to a token with admin rights on the repository",
     )
+
+
+def test_a_role_variable_changed_by_hand_is_shown_and_repaired(
+    settings: Settings, api: GitHubStandIn
+) -> None:
+    assert run(settings, api, execute=True)[0] == 0
+    api.variables[("staging", "AWS_DEPLOY_ROLE_ARN")] = "arn:aws:iam::999999999999:role/other"
+    status, output = run(settings, api)
+    assert status == 1
+    assert rows(output)["environment staging: variable AWS_DEPLOY_ROLE_ARN"][0] == (
+        "arn:aws:iam::999999999999:role/other"
+    )
+    assert run(settings, api, execute=True)[0] == 0
+    expected = f"{settings.project.name}-staging-deploy"
+    assert api.variables[("staging", "AWS_DEPLOY_ROLE_ARN")].endswith(f":role/{expected}")

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from {{ cookiecutter.package_name }} import commands
+from {{ cookiecutter.package_name }}.access import lint
 from {{ cookiecutter.package_name }}.config import Settings
 from {{ cookiecutter.package_name }}.errors import ConfigError, ProjectError
 from {{ cookiecutter.package_name }}.infra import scan
@@ -153,4 +154,5 @@ def test_scan_refuses_unacknowledged_findings_in_one_line(
     )
     assert "acknowledge it with a reason in config/checkov.toml" in message and "\n" not in message
     monkeypatch.setattr(scan, "run_checkov", lambda outdir: findings[:2])
+    monkeypatch.setattr(lint, "run_parliament", lambda settings: ([], []))
     commands.scan(root, Path("cdk.out"))  # all acknowledged: passes

@@ -92,6 +92,30 @@ def scan(root: Path, outdir: Path) -> None:
     if not verdict.passed:
         raise ScanError(summary(verdict))
     console.print(summary(verdict))
+    _lint_iam(root, settings)
+
+
+def _lint_iam(root: Path, settings: Settings) -> None:
+    """parliament on the bootstrap's policies; a ScanError (one line) unless every finding
+    is acknowledged in config/iam-lint.toml and every acknowledgement still matches one."""
+    from .access.lint import CHECK_IDS, IAM_ACKNOWLEDGEMENTS, PARLIAMENT_VERSION, run_parliament
+    from .infra.scan import ScanError, judge, load_acknowledgements, summary
+
+    acknowledgements = load_acknowledgements(
+        root / IAM_ACKNOWLEDGEMENTS, settings.environments, CHECK_IDS, "RESOURCE_STAR"
+    )
+    with console.status(f"parliament {PARLIAMENT_VERSION} on the bootstrap's policies…"):
+        findings, environments = run_parliament(settings)
+    verdict = judge(findings, acknowledgements, environments)
+    for finding in verdict.unacknowledged:
+        console.print(
+            f"  {finding.environment} {finding.check} {finding.resource}",
+            markup=False,
+            highlight=False,
+        )
+    if not verdict.passed:
+        raise ScanError(summary(verdict, "parliament", IAM_ACKNOWLEDGEMENTS))
+    console.print(summary(verdict, "parliament", IAM_ACKNOWLEDGEMENTS))
 
 
 def audit(root: Path) -> int:
@@ -233,7 +257,8 @@ def governance(
     github = connect(settings, os.environ if environ is None else environ)
     if github is None:
         raise Refusal(
-            "governance reads and sets GitHub's branch protection and environments, but "
+            "governance reads and sets GitHub's branch protection, environments and role "
+            "variables, but "
             "GITHUB_TOKEN is not set; set it to a token with admin rights on the repository"
         )
     wanted = rules.desired(settings)

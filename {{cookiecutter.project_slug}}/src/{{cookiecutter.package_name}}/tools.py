@@ -23,11 +23,17 @@ def last_line(output: str, default: str = "no output") -> str:
     return (output.strip().splitlines() or [default])[-1]
 
 
-def run_tool(requirement: str, executable: str, *args: str) -> subprocess.CompletedProcess[str]:
-    """`uv tool run --from requirement executable args`, output captured; a ProjectError
-    (one line) when uv is missing."""
+def run_tool(
+    requirement: str,
+    executable: str,
+    *args: str,
+    extra: tuple[str, ...] = (),
+) -> subprocess.CompletedProcess[str]:
+    """`uv tool run --from requirement [--with extra] executable args`, output captured; a
+    ProjectError (one line) when uv is missing."""
     uv = find_uv()
     if uv is None:
         raise ProjectError(f"{executable} runs with uv (uv tool run), and uv is not installed")
-    command = [uv, "tool", "run", "--from", requirement, executable, *args]
+    withs = [part for requirement_ in extra for part in ("--with", requirement_)]
+    command = [uv, "tool", "run", "--from", requirement, *withs, executable, *args]
     return subprocess.run(command, capture_output=True, text=True, check=False)

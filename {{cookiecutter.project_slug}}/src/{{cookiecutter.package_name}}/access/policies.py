@@ -407,7 +407,7 @@ def deploy_policy(scope: Scope, types: Iterable[str]) -> Document:
             "WithTheExecutionRole",
             with_role,
             _stack_arns(scope),
-            {"StringEquals": {"cloudformation:RoleArn": execution_role}},
+            {"ArnEquals": {"cloudformation:RoleArn": execution_role}},
         ),
         _statement(
             "PassTheExecutionRole",
@@ -475,7 +475,7 @@ def execution_policy(scope: Scope, types: Iterable[str]) -> Document:
                 "RolesUnderTheBoundary",
                 bounded,
                 [roles],
-                {"StringEquals": {"iam:PermissionsBoundary": scope.boundary_arn}},
+                {"ArnEquals": {"iam:PermissionsBoundary": scope.boundary_arn}},
             )
         )
     statements.append(
@@ -516,11 +516,13 @@ def boundary_policy(scope: Scope) -> Document:
             ["s3:GetObject", "s3:PutObject", "s3:ListBucket", "s3:GetBucketLocation"],
             buckets,
         ),
+        # AWS-owned image repositories of the region (their accounts vary by region).
         _statement(
             "Images",
-            ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:GetAuthorizationToken"],
-            ["*"],
+            ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"],
+            [f"arn:{scope.partition}:ecr:{scope.region}:*:repository/*"],
         ),
+        _statement("ImageLogin", ["ecr:GetAuthorizationToken"], ["*"]),
         _statement(
             "Logs",
             ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],

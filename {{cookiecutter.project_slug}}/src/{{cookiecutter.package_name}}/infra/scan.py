@@ -14,6 +14,7 @@ older urllib3, packaging and networkx than the project's, so it stays out of uv.
 from __future__ import annotations
 
 import json
+import re
 import tomllib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -28,6 +29,7 @@ CHECKOV_VERSION = "3.3.30"
 ACKNOWLEDGEMENTS = Path("config") / "checkov.toml"
 _MIN_REASON = 20  # characters: a reason, not a shrug
 _KEYS = {"check", "resource", "reason", "environments"}  # of an [[acknowledged]] entry
+_CHECKOV_ID = re.compile(r"^CKV_")
 
 
 class ScanError(ProjectError):
@@ -90,8 +92,14 @@ def judge(
     return Verdict(tuple(findings), unacknowledged, stale)
 
 
-def load_acknowledgements(path: Path, known_environments: Iterable[str]) -> list[Acknowledgement]:
-    """config/checkov.toml's [[acknowledged]] entries; a ConfigError (one line) for a bad one."""
+def load_acknowledgements(
+    path: Path,
+    known_environments: Iterable[str],
+    checks: re.Pattern[str] = _CHECKOV_ID,
+    example: str = "CKV_AWS_18",
+) -> list[Acknowledgement]:
+    """An acknowledgements file's [[acknowledged]] entries (config/checkov.toml, or another
+    tool's with its own check ids); a ConfigError (one line) for a bad one."""
     try:
         document = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -106,9 +114,9 @@ def load_acknowledgements(path: Path, known_environments: Iterable[str]) -> list
         if set(entry) - _KEYS:
             raise ConfigError(f"{where}: unknown key(s) {', '.join(sorted(set(entry) - _KEYS))}")
         check, resource, reason = (str(entry.get(k, "")) for k in ("check", "resource", "reason"))
-        if not check.startswith("CKV_") or not resource:
+        if not checks.match(check) or not resource:
             raise ConfigError(
-                f'{where}: give check (e.g. "CKV_AWS_18") and resource (Type.LogicalId)'
+                f'{where}: give check (e.g. "{example}") and resource (what it names)'
             )
         if len(reason.strip()) < _MIN_REASON:
             raise ConfigError(
@@ -176,13 +184,15 @@ def run_checkov(outdir: Path) -> list[Finding]:
         raise ScanError(f"checkov's report is not what it documents ({error})") from None
 
 
-def summary(verdict: Verdict) -> str:
+def summary(
+    verdict: Verdict, tool: str = "checkov", acknowledgements: Path = ACKNOWLEDGEMENTS
+) -> str:
     """One line for the end of a scan."""
     if verdict.passed:
         checks = len({finding.check for finding in verdict.findings})
         return (
-            f"checkov: {len(verdict.findings)} finding(s), all acknowledged "
-            f"({len(verdict.findings)} by {checks} check(s) in {ACKNOWLEDGEMENTS})"
+            f"{tool}: {len(verdict.findings)} finding(s), all acknowledged "
+            f"({len(verdict.findings)} by {checks} check(s) in {acknowledgements})"
         )
     parts = []
     if verdict.unacknowledged:
@@ -190,13 +200,13 @@ def summary(verdict: Verdict) -> str:
         parts.append(
             f"{len(verdict.unacknowledged)} unacknowledged finding(s), first {first.check} "
             f"({first.name}) at {first.stack} {first.resource}: fix it, or acknowledge it with "
-            f"a reason in {ACKNOWLEDGEMENTS}"
+            f"a reason in {acknowledgements}"
         )
     if verdict.stale:
         ack, environment = verdict.stale[0]
         parts.append(
             f"{len(verdict.stale)} acknowledgement(s) match nothing, first {ack.check} on "
             f"{ack.resource} in {environment}: remove it (or that environment) from "
-            f"{ACKNOWLEDGEMENTS}"
+            f"{acknowledgements}"
         )
-    return "checkov: " + "; ".join(parts)
+    return f"{tool}: " + "; ".join(parts)

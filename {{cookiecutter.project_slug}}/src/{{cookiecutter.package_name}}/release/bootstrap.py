@@ -169,7 +169,10 @@ def variables(env_name: str, outputs: Mapping[str, str]) -> dict[tuple[str, str]
 
 
 def _say_variables(env_name: str, outputs: Mapping[str, str], out: Console) -> None:
-    out.print("store the roles where the workflows read them:")
+    out.print(
+        "store the roles where the workflows read them (or `invoke governance --execute`, "
+        "with a token that administers the repository):"
+    )
     for (variable, github_env), arn in variables(env_name, outputs).items():
         where = f" --env {github_env}" if github_env else ""
         out.print(

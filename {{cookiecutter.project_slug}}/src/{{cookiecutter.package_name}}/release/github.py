@@ -473,10 +473,34 @@ class GitHub:
         )
         return None if team is None else team.id
 
+    def variable(self, name: str, environment: str | None = None) -> str | None:
+        """A GitHub Actions variable's value, the repository's or an environment's; None when
+        it is not set (https://docs.github.com/en/rest/actions/variables)."""
+        path = f"{self._variables_path(environment)}/{urllib.parse.quote(name, safe='')}"
+        found = self._lookup(path, lambda: self._request("GET", path))
+        return None if found is None else str(found["value"])
+
+    def set_variable(
+        self, name: str, value: str, environment: str | None = None, *, exists: bool
+    ) -> None:
+        """Create the variable (POST), or update the one that exists (PATCH)."""
+        base = self._variables_path(environment)
+        body = {"name": name, "value": value}
+        if exists:
+            path = f"{base}/{urllib.parse.quote(name, safe='')}"
+            self._call("PATCH", path, lambda: self._request("PATCH", path, body))
+        else:
+            self._call("POST", base, lambda: self._request("POST", base, body))
+
     # --- plumbing ------------------------------------------------------------------------
 
     def _environment_path(self, name: str) -> str:
         return f"{self._path}/environments/{urllib.parse.quote(name, safe='')}"
+
+    def _variables_path(self, environment: str | None) -> str:
+        if environment is None:
+            return f"{self._path}/actions/variables"
+        return f"{self._environment_path(environment)}/variables"
 
     def _request(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
         """An endpoint PyGithub has no method for, through its requester (same auth, retries)."""

@@ -1,4 +1,5 @@
-"""Governance as code: the release branch's protection and the GitHub environments, from config.
+"""Governance as code: the release branch's protection, the GitHub environments and the
+variables that name each bootstrapped environment's roles, from config.
 
 desired() reads what config/environments.toml asks for, current() what GitHub has, diff()
 compares the two (pure), apply() makes GitHub match. `invoke governance` shows the
@@ -8,7 +9,7 @@ differences and applies them only with --execute.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
 from github.Team import Team
@@ -16,8 +17,18 @@ from rich.table import Table
 
 from ..config import Settings
 from ..errors import ConfigError
+from ..naming import DEPLOY_ROLE, READ_ROLE, bootstrap_role_name
 from .approvals import gates
 from .github import GitHub, ReviewerKind
+
+# Where the workflows read the roles `invoke bootstrap` makes (deploy.yml, rollback.yml,
+# release.yml, drift.yml).
+DEPLOY_ROLE_VARIABLE = "AWS_DEPLOY_ROLE_ARN"
+
+
+def read_role_variable(environment: str) -> str:
+    return f"AWS_READ_ROLE_ARN_{environment.upper()}"
+
 
 # Deployments that are allowed by ref pattern; GitHub's other choices, as current() shows them.
 CUSTOM_REFS = "custom refs"
@@ -57,13 +68,27 @@ class EnvironmentRules:
     allowed_refs: tuple[Ref, ...]  # sorted; only with CUSTOM_REFS
 
 
+@dataclass(frozen=True, order=True)
+class Variable:
+    """A GitHub Actions variable: the repository's (environment "") or an environment's."""
+
+    environment: str
+    name: str
+
+    def __str__(self) -> str:
+        where = f"environment {self.environment}" if self.environment else "repository"
+        return f"{where}: variable {self.name}"
+
+
 @dataclass(frozen=True)
 class State:
-    """Branch protection of one branch and some environments; None: not on GitHub."""
+    """Branch protection of one branch, some environments and variables; None: not on
+    GitHub."""
 
     branch: str
     protection: BranchRules | None
     environments: Mapping[str, EnvironmentRules | None]
+    variables: Mapping[Variable, str | None] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -110,7 +135,27 @@ def desired(settings: Settings) -> State:
         # (the Deploy workflow's second-approval job waits on it). The wait is served once.
         for number, gate in enumerate(gates(env.name, env.policy.approvals_required)):
             environments[gate] = rules if number == 0 else replace(rules, wait_timer_minutes=0)
-    return State(settings.release.branch, protection, environments)
+    return State(settings.release.branch, protection, environments, role_variables(settings))
+
+
+def role_variables(settings: Settings) -> dict[Variable, str | None]:
+    """Where the workflows read each bootstrapped environment's roles (`invoke bootstrap`
+    names them, so their ARNs follow from config): the deploy role in the GitHub
+    environment's AWS_DEPLOY_ROLE_ARN, the read role in the repository's
+    AWS_READ_ROLE_ARN_<ENV>. An environment without [approvals] has no GitHub environment,
+    so only its read role is set."""
+    variables: dict[Variable, str | None] = {}
+    for env in settings.environments.values():
+        if env.bootstrap is None:
+            continue
+        arn = f"arn:aws:iam::{env.account}:role/"
+        project = settings.project.name
+        if env.approvals is not None:
+            deploy = bootstrap_role_name(project, env.name, DEPLOY_ROLE)
+            variables[Variable(env.name, DEPLOY_ROLE_VARIABLE)] = arn + deploy
+        read = bootstrap_role_name(project, env.name, READ_ROLE)
+        variables[Variable("", read_role_variable(env.name))] = arn + read
+    return variables
 
 
 def current(github: GitHub, wanted: State) -> State:
@@ -131,7 +176,13 @@ def current(github: GitHub, wanted: State) -> State:
             allow_deletions=bool(protection.allow_deletions),
         )
     environments = {name: _environment(github, name) for name in wanted.environments}
-    return State(wanted.branch, rules, environments)
+    variables = {
+        variable: github.variable(variable.name, variable.environment or None)
+        if not variable.environment or environments.get(variable.environment) is not None
+        else None
+        for variable in wanted.variables
+    }
+    return State(wanted.branch, rules, environments, variables)
 
 
 def _environment(github: GitHub, name: str) -> EnvironmentRules | None:
@@ -181,13 +232,13 @@ def _show(value: Any) -> str:
 
 def _compare(where: str, have: Any, want: Any, absent: str) -> list[Difference]:
     differences = []
-    for field in fields(want):
-        wanted = getattr(want, field.name)
-        setting = f"{where}: {field.name.replace('_', ' ')}"
+    for each in fields(want):
+        wanted = getattr(want, each.name)
+        setting = f"{where}: {each.name.replace('_', ' ')}"
         if have is None:
             differences.append(Difference(setting, absent, _show(wanted)))
-        elif getattr(have, field.name) != wanted:
-            differences.append(Difference(setting, _show(getattr(have, field.name)), _show(wanted)))
+        elif getattr(have, each.name) != wanted:
+            differences.append(Difference(setting, _show(getattr(have, each.name)), _show(wanted)))
     return differences
 
 
@@ -202,6 +253,10 @@ def diff(current: State, desired: State) -> list[Difference]:
         if wanted is not None:
             have = current.environments.get(name)
             differences += _compare(f"environment {name}", have, wanted, "no environment")
+    for variable, value in desired.variables.items():
+        now = current.variables.get(variable)
+        if value is not None and now != value:
+            differences.append(Difference(str(variable), now or "not set", value))
     return differences
 
 
@@ -259,6 +314,14 @@ def apply(github: GitHub, wanted: State) -> None:
         for ref in env.allowed_refs:
             if ref not in present:
                 github.add_deployment_policy(name, ref.name, ref.type)
+    for variable, value in wanted.variables.items():  # after the environments they live in
+        if value is None:
+            continue
+        have = github.variable(variable.name, variable.environment or None)
+        if have != value:
+            github.set_variable(
+                variable.name, value, variable.environment or None, exists=have is not None
+            )
 
 
 def difference_table(differences: list[Difference], title: str) -> Table:
