@@ -50,8 +50,10 @@ STACK_OPERATIONS = ("create", "read", "update", "delete")
 # What the roles may do to a resource type's resources that drift detection reads with the
 # caller's credentials (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/detect-drift-stack.html).
 READ = ("read",)
-# Removing a role's boundary would free it; the CDK bootstrap's own boundary example denies
-# it too (https://docs.aws.amazon.com/cdk/v2/guide/customize-permissions-boundaries.html).
+# Removing a role's boundary would free it. The CDK bootstrap's example boundary denies it too
+# (its DenyRemovalOfPermBoundaryFromAnyUserOrRole statement, bootstrap-template.yaml,
+# https://github.com/aws/aws-cdk/pull/22792). AWS::IAM::Role's registry schema lists it for
+# its update handler only (handlers.json): dropping a boundary, never creating or deleting.
 NEVER = frozenset({"iam:DeleteRolePermissionsBoundary"})
 # Application Auto Scaling creates this service-linked role on the first scalable target of
 # a SageMaker endpoint (https://docs.aws.amazon.com/autoscaling/application/userguide/application-auto-scaling-service-linked-roles.html).
