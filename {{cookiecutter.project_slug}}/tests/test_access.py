@@ -177,6 +177,7 @@ def test_the_execution_role_allows_every_handler_action_here_and_denies_it_elsew
                 for r in handler_requests(stranger, types)
                 if r.resource != "*"
                 and "scalable-target/" not in r.resource
+                and ":key/" not in r.resource  # KMS keys: by no name or tag (policies.py)
                 and r.action != "iam:CreateServiceLinkedRole"
                 and evaluate([policy], r) is Decision.ALLOWED
             }
@@ -395,3 +396,80 @@ def test_the_linted_policies_are_the_bootstrapped_environments_four(settings: Se
     }
     details = authorization_details(documents)
     assert len(details["RoleDetailList"]) == len(documents)
+
+
+@pytest.mark.parametrize("env_name", ENVIRONMENTS)
+def test_what_the_handlers_do_not_list_but_aws_documents_is_allowed_here_only(
+    settings: Settings, env_name: str
+) -> None:
+    """Application Auto Scaling validates that the caller may scale the endpoint itself, and
+    target tracking makes alarms of its own; SageMaker creates grants on a KMS key as the
+    caller of CreateEndpoint."""
+    env = settings.environment(env_name)
+    scope = scope_of(settings, env)
+    policy = execution_policy(scope, resource_types(env))
+    endpoint = scope.arn("sagemaker", f"endpoint/{scope.endpoint}")
+    tracking = scope.arn(
+        "cloudwatch",
+        f"alarm:TargetTracking-endpoint/{scope.endpoint}/variant/AllTraffic-AlarmHigh-1a2b",
+    )
+    for request in (
+        Request("sagemaker:UpdateEndpointWeightsAndCapacities", endpoint),
+        Request("cloudwatch:PutMetricAlarm", tracking),
+    ):
+        assert evaluate([policy], request) is Decision.ALLOWED, request
+        elsewhere = replace(request, resource=request.resource.replace(scope.endpoint, "other-x"))
+        assert evaluate([policy], elsewhere) is Decision.IMPLICIT, elsewhere
+    grant = Request(
+        "kms:CreateGrant",
+        env.encryption.key_arn or scope.arn("kms", "key/1234"),
+        {"kms:GrantIsForAWSResource": "true", "kms:ResourceAliases": [scope.alias or ""]},
+    )
+    expected = Decision.ALLOWED if env.encryption.kms else Decision.IMPLICIT
+    assert evaluate([policy], grant) is expected
+    not_for_aws = replace(grant, context={**grant.context, "kms:GrantIsForAWSResource": "false"})
+    assert evaluate([policy], not_for_aws) is Decision.IMPLICIT
+
+
+def test_the_deploy_role_may_not_import_resources_into_its_stacks(settings: Settings) -> None:
+    env = settings.environment("prod")
+    scope = scope_of(settings, env)
+    policy = deploy_policy(scope, resource_types(env))
+    stack = scope.arn("cloudformation", f"stack/{scope.stacks[0]}/id")
+    plan = Request(
+        "cloudformation:CreateChangeSet",
+        stack,
+        {"cloudformation:RoleArn": scope.role_arn("cfn-exec")},
+    )
+    assert evaluate([policy], plan) is Decision.ALLOWED
+    importing = replace(
+        plan, context={**plan.context, "cloudformation:ImportResourceTypes": ["AWS::KMS::Key"]}
+    )
+    assert evaluate([policy], importing) is Decision.DENIED
+    without_role = replace(plan, context={})
+    assert evaluate([policy], without_role) is Decision.IMPLICIT
+
+
+@pytest.mark.parametrize(
+    ("operator", "pattern", "context", "holds"),
+    [
+        ("ForAnyValue:StringNotEquals", "a", {}, False),  # no value: no value matches
+        ("ForAllValues:StringEquals", "a", {}, True),  # no value: none fails
+        ("StringNotEquals", "a", {}, True),
+        ("ArnEquals", "arn:aws:iam::1:role/*", {"k": "arn:aws:iam::1:role/x"}, True),
+        ("ArnLike", "arn:aws:iam::*:role/*", {"k": "arn:aws:iam::1:role/x"}, True),
+        ("ArnLike", "arn:aws:i*:role/*", {"k": "arn:aws:iam::1:role/x"}, False),  # not across :
+    ],
+)
+def test_conditions_hold_as_iam_says(
+    operator: str, pattern: str, context: dict[str, str], holds: bool
+) -> None:
+    key = "k" if context else "absent"
+    policy = {"Statement": [{**ALLOW_BUCKET, "Condition": {operator: {key: pattern}}}]}
+    decision = evaluate([policy], Request("s3:GetObject", "arn:aws:s3:::b/k", context))
+    assert (decision is Decision.ALLOWED) is holds
+
+
+def test_a_report_line_without_a_location_is_still_a_finding() -> None:
+    line = json.dumps({"issue": "RESOURCE_STAR", "title": "t", "detail": ["s3:GetObject"]})
+    assert [f.resource for f in findings_of(line)] == [":s3:GetObject"]

@@ -22,7 +22,7 @@ from {{ cookiecutter.package_name }}.access.calls import Where, requests_of
 from {{ cookiecutter.package_name }}.access.evaluate import Decision, Request, evaluate
 from {{ cookiecutter.package_name }}.access.policies import GITHUB_OIDC
 from {{ cookiecutter.package_name }}.config import Settings, parse
-from {{ cookiecutter.package_name }}.errors import ConfigError
+from {{ cookiecutter.package_name }}.errors import ConfigError, DeployError
 from {{ cookiecutter.package_name }}.release.aws import LOCAL_ROLE, connect
 from {{ cookiecutter.package_name }}.release.bootstrap import BootstrapOutcome, bootstrap
 from {{ cookiecutter.package_name }}.release.drift import read_drift
@@ -243,7 +243,14 @@ def test_a_ci_shaped_deploy_rollback_and_drift_use_only_the_bootstrap_roles(
         assert outcome.record is not None
         shown.append(text)
 
-    requests = as_role(aws, settings, deploy_role, deploy)
+    # A first dry run leaves each stack empty in REVIEW_IN_PROGRESS: the deploy role may not
+    # delete stacks, and the execute that follows plans on them.
+    requests = as_role(aws, settings, deploy_role, lambda: run(settings, repo, environ=as_deploy))
+    stacks = client(aws, "cloudformation").list_stacks()["StackSummaries"]
+    assert {s["StackStatus"] for s in stacks if not s["StackName"].endswith("bootstrap")} == {
+        "REVIEW_IN_PROGRESS"
+    }
+    requests += as_role(aws, settings, deploy_role, deploy)
     commit(repo, "model-change.txt", "regularization = 0.05\n")
     requests += as_role(aws, settings, deploy_role, lambda: deploy(retrained))
     requests += as_role(
@@ -344,3 +351,47 @@ def test_two_environments_of_one_account_cannot_both_create_the_provider(aws: st
         f"arn:aws:iam::444444444444:oidc-provider/{GITHUB_OIDC}"
     )
     assert parse(document, CONFIG_PATH).environment("staging").bootstrap is not None
+
+
+def test_a_rollback_to_a_deploy_from_before_the_bootstrap_is_refused(
+    aws: str, local_settings: Settings, repo: Path
+) -> None:
+    """Its roles carry no permissions boundary, which the execution role would refuse
+    halfway through; a deploy from source after the bootstrap is fine."""
+    before, _ = run(local_settings, repo, execute=True)
+    assert before.record is not None
+    target = before.record.deploy_id
+    commit(repo, "model-change.txt", "regularization = 0.05\n")
+    run(local_settings, repo, execute=True, package=retrained)
+    settings = bootstrapped(aws)
+    boot(settings, repo)
+    message = refused(aws, lambda: roll(settings, repo, to=target))
+    assert re.match(rf"{PROJECT.name}-{ENV}-\w+'s role \w+ has no permissions boundary", message)
+    assert message.endswith(
+        f"this rollback was built before {ENV} was bootstrapped: roll back to a deploy made "
+        "since, or deploy from source"
+    )
+    commit(repo, "after.txt", "bootstrapped\n")
+    after, _ = run(settings, repo, execute=True)
+    assert after.record is not None and after.record.succeeded
+
+
+def test_a_provider_that_exists_already_fails_the_create_and_says_what_to_do(
+    aws: str, repo: Path
+) -> None:
+    client(aws, "iam").create_open_id_connect_provider(
+        Url=f"https://{GITHUB_OIDC}", ClientIDList=["sts.amazonaws.com"], ThumbprintList=[]
+    )
+    with pytest.raises(DeployError) as raised:
+        boot(bootstrapped(aws), repo)
+    message = str(raised.value)
+    assert "\n" not in message
+    assert "set oidc_provider to its ARN" in message
+    assert message.endswith(
+        f"delete stack {PROJECT.name}-{ENV}-bootstrap (it holds nothing) and run it again"
+    )
+
+
+def test_a_session_shorter_than_the_workflows_ask_for_is_refused(aws: str) -> None:
+    with pytest.raises(ConfigError, match=r"session_hours: 2 is outside 3\.\.12"):
+        bootstrapped(aws, session_hours=2)

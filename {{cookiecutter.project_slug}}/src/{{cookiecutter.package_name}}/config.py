@@ -131,7 +131,7 @@ class Bootstrap:
     execution role it creates. oidc_provider is "create" (the stack creates the account's
     GitHub OIDC provider) or the ARN of the provider another environment of the same
     account created; session_hours is how long CI's deploy role session lasts (IAM's
-    MaxSessionDuration, 1 to 12 hours)."""
+    MaxSessionDuration: 3 hours, what the workflows ask for, to 12)."""
 
     oidc_provider: str
     session_hours: int
@@ -554,7 +554,9 @@ def _bootstrap(t: _Table, account: str) -> Bootstrap:
                 f"account {account}: a role trusts a provider of its own account only; use "
                 '"create" or the ARN of this account\'s provider',
             )
-    bootstrap = Bootstrap(oidc_provider=provider, session_hours=t.integer("session_hours", 1, 12))
+    # At least the 9000 s the deploy and rollback workflows ask for (role-duration-seconds):
+    # STS refuses a session longer than the role's MaxSessionDuration, 12 h at most.
+    bootstrap = Bootstrap(oidc_provider=provider, session_hours=t.integer("session_hours", 3, 12))
     t.done()
     return bootstrap
 

@@ -50,6 +50,19 @@ def matches(pattern: str, value: str, *, ignore_case: bool = False) -> bool:
     return bool(_pattern(pattern, ignore_case).match(value))
 
 
+def matches_arn(pattern: str, value: str) -> bool:
+    """An ARN pattern against an ARN, each of its six colon-separated parts on its own, so a
+    wildcard never spans a colon before the resource part ("Each of the six colon-delimited
+    components of the ARN is checked separately", https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_condition_operators.html#Conditions_ARN);
+    anything else (a "*" resource) as a plain pattern."""
+    if not (pattern.startswith("arn:") and value.startswith("arn:")):
+        return matches(pattern, value)
+    patterns, values = pattern.split(":", 5), value.split(":", 5)
+    if len(patterns) != len(values):
+        return False
+    return all(matches(p, v) for p, v in zip(patterns, values, strict=True))
+
+
 def _listed(value: Any) -> list[str]:
     if value is None:
         return []
@@ -80,8 +93,9 @@ def _bool(pattern: str, value: str) -> bool:
 _STRING: dict[str, Callable[[str, str], bool]] = {
     "StringEquals": _equals,
     "StringLike": _like,
-    "ArnEquals": _equals,
-    "ArnLike": _like,
+    # ArnEquals and ArnLike behave alike: both take wildcards, part by part.
+    "ArnEquals": matches_arn,
+    "ArnLike": matches_arn,
     "Bool": _bool,
 }
 _NEGATED = {
@@ -102,6 +116,10 @@ def _holds(operator: str, key: str, wanted: list[str], context: Mapping[str, Any
     compare = _STRING[base]
     values = _values(context, key)
     if values is None:
+        # A missing key: ForAllValues holds (no value fails it), ForAnyValue does not (no
+        # value matches), a negated operator holds, ...IfExists holds.
+        if qualifier == "ForAnyValue":
+            return False
         return if_exists or negated or qualifier == "ForAllValues"
 
     def one(value: str) -> bool:
@@ -132,9 +150,9 @@ def _applies(statement: Mapping[str, Any], request: Request) -> bool:
     ):
         return False
     if "Resource" in statement:
-        if not any(matches(r, request.resource) for r in _listed(statement["Resource"])):
+        if not any(matches_arn(r, request.resource) for r in _listed(statement["Resource"])):
             return False
-    elif any(matches(r, request.resource) for r in _listed(statement.get("NotResource"))):
+    elif any(matches_arn(r, request.resource) for r in _listed(statement.get("NotResource"))):
         return False
     for operator, pairs in (statement.get("Condition") or {}).items():
         for key, wanted in pairs.items():

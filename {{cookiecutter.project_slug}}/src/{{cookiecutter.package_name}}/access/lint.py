@@ -63,7 +63,8 @@ def findings_of(output: str) -> list[Finding]:
         if not line.strip().startswith("{"):
             continue
         issue = json.loads(line)
-        environment, _, policy = str(issue["location"]["filepath"]).partition("/")
+        location = issue.get("location") or {}
+        environment, _, policy = str(location.get("filepath", "")).partition("/")
         found.append(
             Finding(
                 check=str(issue["issue"]),

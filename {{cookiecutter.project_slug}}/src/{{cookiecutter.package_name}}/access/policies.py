@@ -34,6 +34,7 @@ from ..bucket_layout import access_log_bucket_name, artifact_bucket_name
 from ..config import Environment, Settings
 from ..infra.encryption import key_alias
 from ..naming import (
+    ARTIFACTS,
     bootstrap_role_name,
     bootstrap_stack_name,
     boundary_policy_name,
@@ -63,6 +64,7 @@ AUTOSCALING_SERVICE_ROLE = (
 )
 # The only "*"-resource action that can still be bounded by the request's tags.
 _TAGGED_CREATES = frozenset({"kms:CreateKey"})
+_TAG_ON_CREATE = frozenset({"kms:TagResource"})
 
 Document = dict[str, Any]
 
@@ -75,7 +77,8 @@ class Ledger:
     prefix: str
     account: str
     region: str
-    alias: str | None  # the key's alias where encryption is "kms"
+    alias: str | None  # the key's alias where the artifacts stack creates the key
+    key_arn: str | None = None  # the key config names (encryption = "<key ARN>")
 
 
 @dataclass(frozen=True)
@@ -95,12 +98,13 @@ class Scope:
     logs_bucket: str
     endpoint: str
     alarms: tuple[str, ...]
-    alias: str | None
+    alias: str | None  # the alias of the key the artifacts stack creates
     destroy_allowed: bool
     ledger: Ledger
     promoted_from: Ledger | None
     oidc_provider: str  # "create" or the account's provider ARN
     max_session_seconds: int
+    key_arn: str | None = None  # the key config names instead
 
     def arn(self, service: str, resource: str, *, region: bool = True, account: bool = True) -> str:
         return (
@@ -129,6 +133,27 @@ class Scope:
         return {"project": self.project, "environment": self.environment}
 
 
+def _created_key_alias(settings: Settings, environment: Environment) -> str | None:
+    """The alias of the key the artifacts stack creates ("kms"); None for S3-managed keys
+    and for a key config names by its ARN (no alias is made for it)."""
+    encryption = environment.encryption
+    if not encryption.kms or encryption.key_arn is not None:
+        return None
+    return key_alias(settings.project, environment)
+
+
+def _key_use(
+    partition: str, region: str, account: str, alias: str | None, key_arn: str | None
+) -> tuple[list[str], dict[str, Any]] | None:
+    """(Resource, Condition) naming an environment's key: a given key by its ARN, a created
+    one as key/* carrying its alias; None without a key."""
+    if key_arn is not None:
+        return [key_arn], {}
+    if alias is not None:
+        return [f"arn:{partition}:kms:{region}:{account}:key/*"], _kms_alias(alias)
+    return None
+
+
 def _ledger(settings: Settings, environment: Environment) -> Ledger:
     project = settings.project.name
     return Ledger(
@@ -136,7 +161,8 @@ def _ledger(settings: Settings, environment: Environment) -> Ledger:
         prefix=f"releases/{environment.name}/",
         account=environment.account,
         region=environment.region,
-        alias=key_alias(settings.project, environment) if environment.encryption.kms else None,
+        alias=_created_key_alias(settings, environment),
+        key_arn=environment.encryption.key_arn,
     )
 
 
@@ -160,7 +186,8 @@ def scope_of(settings: Settings, environment: Environment) -> Scope:
         logs_bucket=access_log_bucket_name(project.name, environment.name, environment.account),
         endpoint=endpoint,
         alarms=(f"{endpoint}-errors-5xx", f"{endpoint}-latency-p99"),
-        alias=key_alias(project, environment) if environment.encryption.kms else None,
+        alias=_created_key_alias(settings, environment),
+        key_arn=environment.encryption.key_arn,
         destroy_allowed=environment.policy.destroy_allowed,
         ledger=_ledger(settings, environment),
         promoted_from=_ledger(settings, settings.environment(source)) if source else None,
@@ -242,13 +269,21 @@ def _resources_for(  # noqa: PLR0911  (one answer per resource type: a table)
             f"arn:{scope.partition}:s3:::{scope.logs_bucket}/*",
         ), ""
     if service == "cloudwatch" and tail.startswith("alarm:"):
-        return tuple(scope.arn("cloudwatch", f"alarm:{name}") for name in scope.alarms), ""
+        # and the alarms target tracking makes for the endpoint's variant, named
+        # TargetTracking-endpoint/<endpoint>/variant/<variant>-AlarmHigh|Low-<id>
+        # (https://docs.aws.amazon.com/autoscaling/application/userguide/application-auto-scaling-target-tracking.html)
+        tracking = f"alarm:TargetTracking-endpoint/{scope.endpoint}/*"
+        named = [f"alarm:{name}" for name in scope.alarms]
+        return tuple(scope.arn("cloudwatch", alarm) for alarm in [*named, tracking]), ""
     if service == "cloudwatch" and tail.startswith("dashboard/"):
         return (scope.arn("cloudwatch", f"dashboard/{scope.endpoint}", region=False),), ""
     if service == "kms" and tail.startswith("alias/"):
         return ((scope.arn("kms", scope.alias),) if scope.alias else ()), ""
     if service == "kms" and tail.startswith("key/"):
-        return (scope.arn("kms", "key/*"),), "Resource"
+        # Not by its tags: a new key's tags take up to five minutes to authorize anything
+        # (https://docs.aws.amazon.com/kms/latest/developerguide/abac.html), and CloudFormation
+        # tags, aliases and rotates it at once. CreateKey itself carries the request's tags.
+        return (scope.arn("kms", "key/*"),), ""
     if service == "application-autoscaling":
         # Scalable targets are named by generated ids; their tags are not condition keys
         # of every call, so the account's targets (https://docs.aws.amazon.com/service-authorization/latest/reference/list_applicationautoscaling.html).
@@ -281,6 +316,10 @@ def _statements_for(scope: Scope, actions: Iterable[str], prefix: str) -> list[D
             kind = "Request" if action in _TAGGED_CREATES else ""
             groups.setdefault((("*",), kind), set()).add(action)
             continue
+        if action in _TAG_ON_CREATE:
+            # Tagging a key as it is created takes TagResource on no particular key
+            # (https://docs.aws.amazon.com/kms/latest/developerguide/create-keys.html#iam-policy-create-key).
+            groups.setdefault((("*",), "Request"), set()).add(action)
         for arn_format in scoped:
             found = _resources_for(scope, action, arn_format)
             if found is not None and found[0]:
@@ -328,15 +367,16 @@ def _ledger_statements(scope: Scope, ledger: Ledger, sid: str, *, write: bool) -
             [objects],
         ),
     ]
-    if ledger.alias:
-        key = f"arn:{scope.partition}:kms:{ledger.region}:{ledger.account}:key/*"
+    key = _key_use(scope.partition, ledger.region, ledger.account, ledger.alias, ledger.key_arn)
+    if key is not None:
+        resources, condition = key
         statements.append(
             _statement(
                 f"{sid}Key",
                 ["kms:Decrypt", *(["kms:GenerateDataKey"] if write else [])],
-                [key],
+                resources,
                 {
-                    **_kms_alias(ledger.alias),
+                    **condition,
                     "StringEquals": {"kms:ViaService": f"s3.{ledger.region}.amazonaws.com"},
                 },
             )
@@ -391,10 +431,7 @@ def deploy_policy(scope: Scope, types: Iterable[str]) -> Document:
         "cloudformation:ExecuteChangeSet",
         "cloudformation:ListChangeSets",
     ]
-    with_role = [
-        "cloudformation:CreateChangeSet",
-        *(["cloudformation:DeleteStack"] if scope.destroy_allowed else []),
-    ]
+    with_role = ["cloudformation:CreateChangeSet"]
     group = scope.arn("sagemaker", f"model-package-group/{scope.endpoint}")
     packages = scope.arn("sagemaker", f"model-package/{scope.endpoint}/*")
     bootstrap = scope.arn("cloudformation", f"stack/{scope.bootstrap_stack}/*")
@@ -411,6 +448,17 @@ def deploy_policy(scope: Scope, types: Iterable[str]) -> Document:
             _stack_arns(scope),
             {"ArnEquals": {"cloudformation:RoleArn": execution_role}},
         ),
+        *_destroy(scope, execution_role),
+        # No imports: a change set importing another project's resource (its bucket, its key)
+        # would put it under this environment's stacks and so under the execution role
+        # (cloudformation:ImportResourceTypes, https://docs.aws.amazon.com/service-authorization/latest/reference/list_awscloudformation.html).
+        {
+            "Sid": "NoImports",
+            "Effect": "Deny",
+            "Action": "cloudformation:CreateChangeSet",
+            "Resource": "*",
+            "Condition": {"ForAnyValue:StringLike": {"cloudformation:ImportResourceTypes": "*"}},
+        },
         _statement(
             "PassTheExecutionRole",
             ["iam:PassRole"],
@@ -454,6 +502,20 @@ def deploy_policy(scope: Scope, types: Iterable[str]) -> Document:
     return _document(statements)
 
 
+def _destroy(scope: Scope, execution_role: str) -> list[Document]:
+    """`invoke destroy` deletes the serving and monitoring stacks, never the artifacts stack
+    (models and ledger), as the execution role, where the policy allows destroying."""
+    if not scope.destroy_allowed:
+        return []
+    stacks = [
+        scope.arn("cloudformation", f"stack/{name}/*")
+        for name in scope.stacks
+        if not name.endswith(f"-{ARTIFACTS}")
+    ]
+    condition = {"ArnEquals": {"cloudformation:RoleArn": execution_role}}
+    return [_statement("Destroy", ["cloudformation:DeleteStack"], stacks, condition)]
+
+
 def read_policy(scope: Scope, types: Iterable[str]) -> Document:
     """The read-only role's policy: the ledger, the stacks and their drift, the endpoint."""
     return _document(
@@ -480,6 +542,30 @@ def execution_policy(scope: Scope, types: Iterable[str]) -> Document:
                 {"ArnEquals": {"iam:PermissionsBoundary": scope.boundary_arn}},
             )
         )
+    # Registering the scalable target, Application Auto Scaling checks that the caller may
+    # describe and scale the endpoint itself (https://docs.aws.amazon.com/autoscaling/application/userguide/application-auto-scaling-service-linked-roles.html#service-linked-role-permissions-validation);
+    # the registry schema does not list them.
+    statements.append(
+        _statement(
+            "AutoscalingValidation",
+            ["sagemaker:DescribeEndpoint", "sagemaker:UpdateEndpointWeightsAndCapacities"],
+            [scope.arn("sagemaker", f"endpoint/{scope.endpoint}")],
+        )
+    )
+    key = _key_use(scope.partition, scope.region, scope.account, scope.alias, scope.key_arn)
+    if key is not None:
+        # CreateEndpoint (and a monitoring job) with a KMS key: SageMaker creates grants on
+        # it as the caller (https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_CreateEndpointConfig.html).
+        resources, condition = key
+        statements += [
+            _statement(
+                "KeyGrantsForSageMaker",
+                ["kms:CreateGrant"],
+                resources,
+                {**condition, "Bool": {"kms:GrantIsForAWSResource": "true"}},
+            ),
+            _statement("KeyForSageMaker", ["kms:DescribeKey"], resources, condition or None),
+        ]
     statements.append(
         _statement(
             "PassTheStacksRoles",
@@ -532,7 +618,9 @@ def boundary_policy(scope: Scope) -> Document:
         ),
         _statement("Metrics", ["cloudwatch:PutMetricData"], ["*"]),
     ]
-    if scope.alias:
+    key = _key_use(scope.partition, scope.region, scope.account, scope.alias, scope.key_arn)
+    if key is not None:
+        resources, condition = key
         statements.append(
             _statement(
                 "Key",
@@ -543,8 +631,8 @@ def boundary_policy(scope: Scope) -> Document:
                     "kms:CreateGrant",
                     "kms:DescribeKey",
                 ],
-                [scope.arn("kms", "key/*")],
-                _kms_alias(scope.alias),
+                resources,
+                condition,
             )
         )
     return _document(statements)

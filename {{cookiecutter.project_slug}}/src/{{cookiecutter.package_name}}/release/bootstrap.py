@@ -133,14 +133,26 @@ def bootstrap(
         report=lambda line: out.print(f"  {line}"),
     )
     if failure is not None:
+        then = _after_failure(plan, name, failure.reason)
         raise DeployError(
-            f"bootstrap of {env_name} failed at {failure.resource}: {failure.reason}; "
-            "fix it and run it again (CloudFormation rolled the stack back)"
+            f"bootstrap of {env_name} failed at {failure.resource}: {failure.reason}; {then}"
         )
     outputs = _outputs(cloudformation, name)
     out.print(f"bootstrapped {env_name}: {name}")
     _say_variables(env_name, outputs, out)
     return BootstrapOutcome(name, True, len(plan.changes), outputs)
+
+
+def _after_failure(plan: StackPlan, name: str, reason: str) -> str:
+    """What to do after a failed bootstrap: a first create leaves the stack
+    ROLLBACK_COMPLETE, which only deleting clears; an account that already has GitHub's
+    provider refuses a second one."""
+    hint = ""
+    if "already exists" in reason.lower() or "EntityAlreadyExists" in reason:
+        hint = "if the account already has GitHub's OIDC provider, set oidc_provider to its ARN; "
+    if plan.change_set_type == "CREATE":
+        return f"{hint}then delete stack {name} (it holds nothing) and run it again"
+    return f"{hint}CloudFormation rolls the update back; fix it and run it again"
 
 
 def _show(plan: StackPlan, template: Path, out: Console) -> None:

@@ -9,8 +9,10 @@ how to fix it.
 from __future__ import annotations
 
 import fnmatch
+import json
 from collections.abc import Iterable, Mapping
 from datetime import datetime
+from typing import Any
 
 from ..config import Environment, Project
 from ..digests import NOT_INSTALLED
@@ -265,3 +267,24 @@ def check_instance_type(
                 f"[environments.{environment}.autoscaling] enabled = false first, then the "
                 "new instance type, then enabled = true again"
             )
+
+
+def check_roles_bounded(
+    environment: str, kind: str, boundary: str, templates: Mapping[str, Mapping[str, Any]]
+) -> None:
+    """In a bootstrapped environment the execution role makes roles only under the
+    permissions boundary (access/policies.py): a template with a role without it (a bundle
+    built before the environment was bootstrapped) would fail mid-change, so it is refused
+    before any change set."""
+    for stack, template in templates.items():
+        for logical_id, resource in (template.get("Resources") or {}).items():
+            if resource.get("Type") != "AWS::IAM::Role":
+                continue
+            bound = json.dumps((resource.get("Properties") or {}).get("PermissionsBoundary"))
+            if f":policy/{boundary}" not in bound and f'/{boundary}"' not in bound:
+                raise Refusal(
+                    f"{stack}'s role {logical_id} has no permissions boundary {boundary}, and "
+                    f"{environment} is bootstrapped: its execution role makes roles under that "
+                    f"boundary only; this {kind} was built before {environment} was "
+                    "bootstrapped: roll back to a deploy made since, or deploy from source"
+                )

@@ -18,6 +18,7 @@ module does the rest for both, the same way:
 
 from __future__ import annotations
 
+import json
 import shutil
 import time
 from collections.abc import Callable, Mapping
@@ -31,7 +32,14 @@ from boto3.exceptions import Boto3Error
 from botocore.exceptions import BotoCoreError, ClientError
 
 from ..errors import AwsError, DeployError, ProjectError, Refusal
-from ..naming import ARTIFACTS, SERVING, VARIANT_NAME, endpoint_name, stack_name
+from ..naming import (
+    ARTIFACTS,
+    SERVING,
+    VARIANT_NAME,
+    boundary_policy_name,
+    endpoint_name,
+    stack_name,
+)
 from . import guardrails
 from .approval_sources import check_approvals
 from .approvals import Approval, Rule
@@ -160,9 +168,19 @@ def run_pipeline(
         raise
     finally:
         if not executing:
-            delete_change_sets(run.aws.client("cloudformation"), planned.plan.stacks)
+            delete_change_sets(
+                run.aws.client("cloudformation"),
+                planned.plan.stacks,
+                keep_empty_stacks=_bounded(run),
+            )
     result = Result.SUCCEEDED if planned.plan.has_changes else Result.NO_CHANGES
     return DeployOutcome(result, deploy_id, planned.bundle, planned.plan, record)
+
+
+def _bounded(run: Run) -> bool:
+    """A bootstrapped environment: its deploy role plans with the execution role and may not
+    delete the empty stack a CREATE change set leaves (plan.delete_change_sets)."""
+    return run.environment.bootstrap is not None
 
 
 def _built(run: Run, build: Callable[[Path], Source], folder: Path) -> Source:
@@ -198,6 +216,13 @@ def plan_source(run: Run, request: DeployRequest, source: Source, folder: Path) 
             "deploy from source with --upload-artifacts to upload it",
         )
     _check_endpoint_update(run, source)
+    if run.environment.bootstrap is not None:
+        guardrails.check_roles_bounded(
+            run.environment.name,
+            source.kind,
+            boundary_policy_name(run.settings.project.name, run.environment.name),
+            {name: json.loads(path.read_text(encoding="utf-8")) for name, path in source.templates},
+        )
     cloudformation = run.aws.client("cloudformation")
     deploy_id = folder.name
     planned: list[StackPlan] = []
@@ -209,7 +234,7 @@ def plan_source(run: Run, request: DeployRequest, source: Source, folder: Path) 
                     create_change_set(cloudformation, name, template, f"deploy-{deploy_id}", role)
                 )
     except BaseException:
-        delete_change_sets(cloudformation, planned)
+        delete_change_sets(cloudformation, planned, keep_empty_stacks=_bounded(run))
         raise
     plan = Plan(
         environment=run.environment.name,
@@ -361,7 +386,9 @@ def apply(
     except (ProjectError, *_AWS_ERRORS) as error:
         progress.failure = Failure(stack="", resource="", reason=one_line(error))
     try:
-        delete_change_sets(run.aws.client("cloudformation"), progress.remaining)
+        delete_change_sets(
+            run.aws.client("cloudformation"), progress.remaining, keep_empty_stacks=_bounded(run)
+        )
     except (*_AWS_ERRORS, KeyboardInterrupt) as error:
         progress.cleanup = one_line(error) or type(error).__name__
     record = _record(run, planned, progress)
@@ -396,7 +423,7 @@ def _apply_stacks(run: Run, request: DeployRequest, planned: Planned, progress: 
             if stack.change_set_id:
                 progress.done[stack.stack_name] = stack.change_set_id
         else:
-            delete_change_sets(cloudformation, [stack])
+            delete_change_sets(cloudformation, [stack], keep_empty_stacks=_bounded(run))
         progress.remaining.pop(0)
         if stack.stack_name == artifacts_stack and not run.aws.is_local:
             _wait_for_new_alias(stack, run)

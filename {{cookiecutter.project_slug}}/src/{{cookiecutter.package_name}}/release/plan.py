@@ -208,18 +208,23 @@ def create_change_set(
         # Once CloudFormation took the template (a circular one, say, is refused there).
         plan = replace(plan, diff=diff_templates(live, json.loads(body)))
     except BaseException:
-        delete_change_sets(cloudformation, [plan])  # this one is not in the caller's list yet
+        # this one is not in the caller's list yet
+        delete_change_sets(cloudformation, [plan], keep_empty_stacks=role_arn is not None)
         raise
     return plan if unchanged else replace(plan, changes=changes_of(description))
 
 
-def delete_change_sets(cloudformation: Any, stacks: Iterable[StackPlan]) -> None:
+def delete_change_sets(
+    cloudformation: Any, stacks: Iterable[StackPlan], *, keep_empty_stacks: bool = False
+) -> None:
     """Remove the plan's change sets, and the empty stacks a CREATE change set made.
 
     Deleting a CREATE change set leaves its stack in REVIEW_IN_PROGRESS on real
     CloudFormation; deleting that stack (it has no resources) leaves AWS as it was. Deleting
     a stack deletes every change set on it, so a stack that still holds another deploy's
-    change set is left alone.
+    change set is left alone. keep_empty_stacks: leave them (a bootstrapped environment's
+    deploy role may not delete stacks; preflight, drift and the next CREATE change set
+    treat an empty REVIEW_IN_PROGRESS stack as absent).
     """
     for stack in stacks:
         if stack.change_set_id is None:
@@ -232,7 +237,8 @@ def delete_change_sets(cloudformation: Any, stacks: Iterable[StackPlan]) -> None
                     f"cannot delete change set of {stack.stack_name}: {one_line(error)}"
                 ) from None
         if (
-            stack.change_set_type == "CREATE"
+            not keep_empty_stacks
+            and stack.change_set_type == "CREATE"
             and stack_status(cloudformation, stack.stack_name) == "REVIEW_IN_PROGRESS"
             and not cloudformation.list_change_sets(StackName=stack.stack_name).get("Summaries")
         ):

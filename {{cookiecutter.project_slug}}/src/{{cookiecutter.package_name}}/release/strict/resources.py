@@ -522,10 +522,16 @@ class OIDCProvider(_Model, CloudFormationModel):
         region_name: str,
         **kwargs: Any,
     ) -> OIDCProvider:
+        from moto.iam.exceptions import EntityAlreadyExists
         from moto.iam.models import iam_backends
 
         p = _props(cloudformation_json)
-        provider = iam_backends[account_id]["global"].create_open_id_connect_provider(
+        backend = iam_backends[account_id]["global"]
+        url = str(p["Url"])
+        arn = f"arn:aws:iam::{account_id}:oidc-provider/{url.removeprefix('https://')}"
+        if arn in backend.open_id_providers:  # IAM's words, not moto's "Unknown"
+            raise EntityAlreadyExists(f"Provider with url {url} already exists.")
+        provider = backend.create_open_id_connect_provider(
             url=p["Url"],
             thumbprint_list=list(p.get("ThumbprintList") or []),
             client_id_list=list(p.get("ClientIdList") or []),
