@@ -168,19 +168,9 @@ def run_pipeline(
         raise
     finally:
         if not executing:
-            delete_change_sets(
-                run.aws.client("cloudformation"),
-                planned.plan.stacks,
-                keep_empty_stacks=_bounded(run),
-            )
+            delete_change_sets(run.aws.client("cloudformation"), planned.plan.stacks)
     result = Result.SUCCEEDED if planned.plan.has_changes else Result.NO_CHANGES
     return DeployOutcome(result, deploy_id, planned.bundle, planned.plan, record)
-
-
-def _bounded(run: Run) -> bool:
-    """A bootstrapped environment: its deploy role plans with the execution role and may not
-    delete the empty stack a CREATE change set leaves (plan.delete_change_sets)."""
-    return run.environment.bootstrap is not None
 
 
 def _built(run: Run, build: Callable[[Path], Source], folder: Path) -> Source:
@@ -234,7 +224,7 @@ def plan_source(run: Run, request: DeployRequest, source: Source, folder: Path) 
                     create_change_set(cloudformation, name, template, f"deploy-{deploy_id}", role)
                 )
     except BaseException:
-        delete_change_sets(cloudformation, planned, keep_empty_stacks=_bounded(run))
+        delete_change_sets(cloudformation, planned)
         raise
     plan = Plan(
         environment=run.environment.name,
@@ -386,9 +376,7 @@ def apply(
     except (ProjectError, *_AWS_ERRORS) as error:
         progress.failure = Failure(stack="", resource="", reason=one_line(error))
     try:
-        delete_change_sets(
-            run.aws.client("cloudformation"), progress.remaining, keep_empty_stacks=_bounded(run)
-        )
+        delete_change_sets(run.aws.client("cloudformation"), progress.remaining)
     except (*_AWS_ERRORS, KeyboardInterrupt) as error:
         progress.cleanup = one_line(error) or type(error).__name__
     record = _record(run, planned, progress)
@@ -423,7 +411,7 @@ def _apply_stacks(run: Run, request: DeployRequest, planned: Planned, progress: 
             if stack.change_set_id:
                 progress.done[stack.stack_name] = stack.change_set_id
         else:
-            delete_change_sets(cloudformation, [stack], keep_empty_stacks=_bounded(run))
+            delete_change_sets(cloudformation, [stack])
         progress.remaining.pop(0)
         if stack.stack_name == artifacts_stack and not run.aws.is_local:
             _wait_for_new_alias(stack, run)

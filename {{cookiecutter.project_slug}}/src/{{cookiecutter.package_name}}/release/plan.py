@@ -44,6 +44,8 @@ class StackPlan:
     # The live template against this one, property by property (template_diff.py): it
     # explains the rows above, which stay the authority for what CloudFormation will do.
     diff: StackDiff = field(default_factory=lambda: StackDiff(None, ()))
+    # The role CloudFormation acts as (the bootstrap's execution role); None: the caller.
+    role_arn: str | None = None
 
     @property
     def has_changes(self) -> bool:
@@ -196,6 +198,7 @@ def create_change_set(
         template_path=str(template_path),
         change_set_type=change_set_type,
         change_set_id=created["Id"],
+        role_arn=role_arn,
     )
     try:
         description = _describe(cloudformation, created["Id"])
@@ -208,23 +211,20 @@ def create_change_set(
         # Once CloudFormation took the template (a circular one, say, is refused there).
         plan = replace(plan, diff=diff_templates(live, json.loads(body)))
     except BaseException:
-        # this one is not in the caller's list yet
-        delete_change_sets(cloudformation, [plan], keep_empty_stacks=role_arn is not None)
+        delete_change_sets(cloudformation, [plan])  # this one is not in the caller's list yet
         raise
     return plan if unchanged else replace(plan, changes=changes_of(description))
 
 
-def delete_change_sets(
-    cloudformation: Any, stacks: Iterable[StackPlan], *, keep_empty_stacks: bool = False
-) -> None:
+def delete_change_sets(cloudformation: Any, stacks: Iterable[StackPlan]) -> None:
     """Remove the plan's change sets, and the empty stacks a CREATE change set made.
 
     Deleting a CREATE change set leaves its stack in REVIEW_IN_PROGRESS on real
     CloudFormation; deleting that stack (it has no resources) leaves AWS as it was. Deleting
     a stack deletes every change set on it, so a stack that still holds another deploy's
-    change set is left alone. keep_empty_stacks: leave them (a bootstrapped environment's
-    deploy role may not delete stacks; preflight, drift and the next CREATE change set
-    treat an empty REVIEW_IN_PROGRESS stack as absent).
+    change set is left alone. A stack planned with a role (a bootstrapped environment) is
+    left too: its deploy role may not delete stacks, and preflight, drift and the next
+    CREATE change set treat an empty REVIEW_IN_PROGRESS stack as absent.
     """
     for stack in stacks:
         if stack.change_set_id is None:
@@ -237,7 +237,7 @@ def delete_change_sets(
                     f"cannot delete change set of {stack.stack_name}: {one_line(error)}"
                 ) from None
         if (
-            not keep_empty_stacks
+            stack.role_arn is None
             and stack.change_set_type == "CREATE"
             and stack_status(cloudformation, stack.stack_name) == "REVIEW_IN_PROGRESS"
             and not cloudformation.list_change_sets(StackName=stack.stack_name).get("Summaries")
