@@ -145,11 +145,14 @@ def other(scope: Scope, project: str, environment: str) -> Scope:
         scope,
         project=project,
         environment=environment,
-        bucket=scope.bucket.replace(old, new),
+        ledger=replace(
+            scope.ledger,
+            bucket=scope.bucket.replace(old, new),
+            alias=scope.alias.replace(old, new) if scope.alias else None,
+        ),
         logs_bucket=scope.logs_bucket.replace(old, new),
         endpoint=new,
         alarms=tuple(a.replace(old, new) for a in scope.alarms),
-        alias=scope.alias.replace(old, new) if scope.alias else None,
     )
 
 

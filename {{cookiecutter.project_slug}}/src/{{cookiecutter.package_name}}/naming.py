@@ -69,3 +69,24 @@ def role_path(project: str, environment: str) -> str:
     """The IAM path of every role the stacks create: the execution role may touch roles
     under it only (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_identifiers.html#identifiers-friendly-names)."""
     return f"/{project}/{environment}/"
+
+
+def bootstrap_role_arn(project: str, environment: str, account: str, role: str) -> str:
+    """A bootstrap role's ARN: its name is fixed, so it follows from config alone."""
+    return f"arn:aws:iam::{account}:role/{bootstrap_role_name(project, environment, role)}"
+
+
+# Where the workflows read the bootstrap's roles (deploy.yml, rollback.yml, release.yml,
+# drift.yml): the deploy role in the GitHub environment's variable, the read role in the
+# repository's variable of that environment.
+DEPLOY_ROLE_VARIABLE = "AWS_DEPLOY_ROLE_ARN"
+
+
+def read_role_variable(environment: str) -> str:
+    return f"AWS_READ_ROLE_ARN_{environment.upper()}"
+
+
+def alarm_names(endpoint: str) -> tuple[str, str]:
+    """The endpoint's rollback alarms: 5XX errors, then p99 model latency. Fixed strings, so
+    the deploy roles can name them before they exist."""
+    return (f"{endpoint}-errors-5xx", f"{endpoint}-latency-p99")

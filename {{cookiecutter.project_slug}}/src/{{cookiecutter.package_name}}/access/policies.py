@@ -14,7 +14,7 @@ SageMaker Model, EndpointConfig and monitoring resources, the KMS key) are scope
 project and environment tags every stack puts on them: aws:RequestTag when created,
 aws:ResourceTag afterwards. What IAM cannot scope at all (actions with no resource type in
 the Service Authorization Reference, such as kms:CreateKey or Application Auto Scaling's)
-gets "*", and `unscoped_actions` lists exactly those.
+gets "*".
 
 The execution role's actions are the handler permissions of each resource type our
 templates use, from the CloudFormation registry schemas (handlers.json), and the resources
@@ -35,7 +35,8 @@ from ..config import Environment, Settings
 from ..infra.encryption import key_alias
 from ..naming import (
     ARTIFACTS,
-    bootstrap_role_name,
+    alarm_names,
+    bootstrap_role_arn,
     bootstrap_stack_name,
     boundary_policy_name,
     endpoint_name,
@@ -80,6 +81,17 @@ class Ledger:
     alias: str | None  # the key's alias where the artifacts stack creates the key
     key_arn: str | None = None  # the key config names (encryption = "<key ARN>")
 
+    def key(self, partition: str) -> tuple[list[str], dict[str, Any]] | None:
+        """(Resource, Condition) naming the environment's key: a given key by its ARN, a
+        created one as key/* carrying its alias; None without a key (S3-managed)."""
+        if self.key_arn is not None:
+            return [self.key_arn], {}
+        if self.alias is not None:
+            return [f"arn:{partition}:kms:{self.region}:{self.account}:key/*"], _kms_alias(
+                self.alias
+            )
+        return None
+
 
 @dataclass(frozen=True)
 class Scope:
@@ -94,17 +106,27 @@ class Scope:
     branch: str  # the release branch: the read role's workflows run there
     stacks: tuple[str, ...]
     bootstrap_stack: str
-    bucket: str
     logs_bucket: str
     endpoint: str
     alarms: tuple[str, ...]
-    alias: str | None  # the alias of the key the artifacts stack creates
     destroy_allowed: bool
     ledger: Ledger
     promoted_from: Ledger | None
     oidc_provider: str  # "create" or the account's provider ARN
     max_session_seconds: int
-    key_arn: str | None = None  # the key config names instead
+
+    @property
+    def bucket(self) -> str:
+        return self.ledger.bucket
+
+    @property
+    def alias(self) -> str | None:
+        """The alias of the key the artifacts stack creates."""
+        return self.ledger.alias
+
+    @property
+    def key(self) -> tuple[list[str], dict[str, Any]] | None:
+        return self.ledger.key(self.partition)
 
     def arn(self, service: str, resource: str, *, region: bool = True, account: bool = True) -> str:
         return (
@@ -113,9 +135,7 @@ class Scope:
         )
 
     def role_arn(self, role: str) -> str:
-        return self.arn(
-            "iam", f"role/{bootstrap_role_name(self.project, self.environment, role)}", region=False
-        )
+        return bootstrap_role_arn(self.project, self.environment, self.account, role)
 
     @property
     def boundary_arn(self) -> str:
@@ -140,18 +160,6 @@ def _created_key_alias(settings: Settings, environment: Environment) -> str | No
     if not encryption.kms or encryption.key_arn is not None:
         return None
     return key_alias(settings.project, environment)
-
-
-def _key_use(
-    partition: str, region: str, account: str, alias: str | None, key_arn: str | None
-) -> tuple[list[str], dict[str, Any]] | None:
-    """(Resource, Condition) naming an environment's key: a given key by its ARN, a created
-    one as key/* carrying its alias; None without a key."""
-    if key_arn is not None:
-        return [key_arn], {}
-    if alias is not None:
-        return [f"arn:{partition}:kms:{region}:{account}:key/*"], _kms_alias(alias)
-    return None
 
 
 def _ledger(settings: Settings, environment: Environment) -> Ledger:
@@ -182,12 +190,9 @@ def scope_of(settings: Settings, environment: Environment) -> Scope:
         branch=settings.release.branch,
         stacks=tuple(stack_names(project, environment)),
         bootstrap_stack=bootstrap_stack_name(project, environment),
-        bucket=artifact_bucket_name(project.name, environment.name, environment.account),
         logs_bucket=access_log_bucket_name(project.name, environment.name, environment.account),
         endpoint=endpoint,
-        alarms=(f"{endpoint}-errors-5xx", f"{endpoint}-latency-p99"),
-        alias=_created_key_alias(settings, environment),
-        key_arn=environment.encryption.key_arn,
+        alarms=alarm_names(endpoint),
         destroy_allowed=environment.policy.destroy_allowed,
         ledger=_ledger(settings, environment),
         promoted_from=_ledger(settings, settings.environment(source)) if source else None,
@@ -341,12 +346,6 @@ def template_actions(types: Iterable[str], operations: Sequence[str]) -> set[str
     return actions
 
 
-def unscoped_actions(scope: Scope, actions: Iterable[str]) -> set[str]:
-    """Of these actions, those IAM cannot scope to a resource (granted on "*")."""
-    table = action_resources()
-    return {a for a in actions if (table.get(a) or ["x"]) == ["*"]}
-
-
 def _stack_arns(scope: Scope) -> list[str]:
     return [scope.arn("cloudformation", f"stack/{name}/*") for name in scope.stacks]
 
@@ -367,7 +366,7 @@ def _ledger_statements(scope: Scope, ledger: Ledger, sid: str, *, write: bool) -
             [objects],
         ),
     ]
-    key = _key_use(scope.partition, ledger.region, ledger.account, ledger.alias, ledger.key_arn)
+    key = ledger.key(scope.partition)
     if key is not None:
         resources, condition = key
         statements.append(
@@ -552,7 +551,7 @@ def execution_policy(scope: Scope, types: Iterable[str]) -> Document:
             [scope.arn("sagemaker", f"endpoint/{scope.endpoint}")],
         )
     )
-    key = _key_use(scope.partition, scope.region, scope.account, scope.alias, scope.key_arn)
+    key = scope.key
     if key is not None:
         # CreateEndpoint (and a monitoring job) with a KMS key: SageMaker creates grants on
         # it as the caller (https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_CreateEndpointConfig.html).
@@ -618,7 +617,7 @@ def boundary_policy(scope: Scope) -> Document:
         ),
         _statement("Metrics", ["cloudwatch:PutMetricData"], ["*"]),
     ]
-    key = _key_use(scope.partition, scope.region, scope.account, scope.alias, scope.key_arn)
+    key = scope.key
     if key is not None:
         resources, condition = key
         statements.append(

@@ -7,6 +7,7 @@ from aws_cdk import aws_cloudwatch as cloudwatch
 from constructs import Construct
 
 from ..config import Alarms
+from ..naming import alarm_names
 
 
 def endpoint_metric(
@@ -41,7 +42,7 @@ class EndpointAlarms(Construct):
         thresholds: Alarms,
     ) -> None:
         super().__init__(scope, id)
-        self.names = [f"{endpoint_name}-errors-5xx", f"{endpoint_name}-latency-p99"]
+        self.names = list(alarm_names(endpoint_name))
         self.errors = cloudwatch.Alarm(
             self,
             "Errors5xx",

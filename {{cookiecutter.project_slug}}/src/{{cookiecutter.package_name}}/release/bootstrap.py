@@ -22,7 +22,13 @@ from rich.console import Console
 from ..access.template import bootstrap_template
 from ..config import Environment, Settings
 from ..errors import ConfigError, DeployError, Refusal
-from ..naming import EXECUTION_ROLE, bootstrap_role_name, bootstrap_stack_name
+from ..naming import (
+    DEPLOY_ROLE_VARIABLE,
+    EXECUTION_ROLE,
+    bootstrap_role_arn,
+    bootstrap_stack_name,
+    read_role_variable,
+)
 from . import guardrails
 from .aws import Aws, caller, connect
 from .execute import execute_change_set
@@ -46,17 +52,13 @@ class BootstrapOutcome:
     outputs: Mapping[str, str]  # DeployRoleArn, ExecutionRoleArn, ReadRoleArn once applied
 
 
-def bootstrapped(environment: Environment) -> bool:
-    return environment.bootstrap is not None
-
-
 def execution_role_arn(settings: Settings, environment: Environment) -> str | None:
     """The role a deploy's change sets run as: the bootstrap's execution role, or None
     (the caller's credentials) where the environment has no [bootstrap]."""
     if environment.bootstrap is None:
         return None
-    name = bootstrap_role_name(settings.project.name, environment.name, EXECUTION_ROLE)
-    return f"arn:aws:iam::{environment.account}:role/{name}"
+    project = settings.project.name
+    return bootstrap_role_arn(project, environment.name, environment.account, EXECUTION_ROLE)
 
 
 def check_bootstrapped(settings: Settings, environment: Environment, aws: Aws) -> None:
@@ -174,9 +176,9 @@ def variables(env_name: str, outputs: Mapping[str, str]) -> dict[tuple[str, str]
     repository's AWS_READ_ROLE_ARN_<ENV>."""
     found: dict[tuple[str, str], str] = {}
     if "DeployRoleArn" in outputs:
-        found[("AWS_DEPLOY_ROLE_ARN", env_name)] = outputs["DeployRoleArn"]
+        found[(DEPLOY_ROLE_VARIABLE, env_name)] = outputs["DeployRoleArn"]
     if "ReadRoleArn" in outputs:
-        found[(f"AWS_READ_ROLE_ARN_{env_name.upper()}", "")] = outputs["ReadRoleArn"]
+        found[(read_role_variable(env_name), "")] = outputs["ReadRoleArn"]
     return found
 
 

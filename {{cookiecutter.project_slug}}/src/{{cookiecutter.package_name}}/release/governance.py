@@ -17,18 +17,15 @@ from rich.table import Table
 
 from ..config import Settings
 from ..errors import ConfigError
-from ..naming import DEPLOY_ROLE, READ_ROLE, bootstrap_role_name
+from ..naming import (
+    DEPLOY_ROLE,
+    DEPLOY_ROLE_VARIABLE,
+    READ_ROLE,
+    bootstrap_role_arn,
+    read_role_variable,
+)
 from .approvals import gates
 from .github import GitHub, ReviewerKind
-
-# Where the workflows read the roles `invoke bootstrap` makes (deploy.yml, rollback.yml,
-# release.yml, drift.yml).
-DEPLOY_ROLE_VARIABLE = "AWS_DEPLOY_ROLE_ARN"
-
-
-def read_role_variable(environment: str) -> str:
-    return f"AWS_READ_ROLE_ARN_{environment.upper()}"
-
 
 # Deployments that are allowed by ref pattern; GitHub's other choices, as current() shows them.
 CUSTOM_REFS = "custom refs"
@@ -148,13 +145,12 @@ def role_variables(settings: Settings) -> dict[Variable, str | None]:
     for env in settings.environments.values():
         if env.bootstrap is None:
             continue
-        arn = f"arn:aws:iam::{env.account}:role/"
         project = settings.project.name
         if env.approvals is not None:
-            deploy = bootstrap_role_name(project, env.name, DEPLOY_ROLE)
-            variables[Variable(env.name, DEPLOY_ROLE_VARIABLE)] = arn + deploy
-        read = bootstrap_role_name(project, env.name, READ_ROLE)
-        variables[Variable("", read_role_variable(env.name))] = arn + read
+            deploy = bootstrap_role_arn(project, env.name, env.account, DEPLOY_ROLE)
+            variables[Variable(env.name, DEPLOY_ROLE_VARIABLE)] = deploy
+        read = bootstrap_role_arn(project, env.name, env.account, READ_ROLE)
+        variables[Variable("", read_role_variable(env.name))] = read
     return variables
 
 
