@@ -7,11 +7,13 @@ IAM's rules."""
 from __future__ import annotations
 
 import json
+import subprocess
 from dataclasses import replace
 from typing import Any
 
 import pytest
 
+from {{ cookiecutter.package_name }}.access import lint
 from {{ cookiecutter.package_name }}.access.evaluate import Decision, Request, evaluate
 from {{ cookiecutter.package_name }}.access.lint import (
     CHECK_IDS,
@@ -35,7 +37,12 @@ from {{ cookiecutter.package_name }}.access.policies import (
 )
 from {{ cookiecutter.package_name }}.access.template import bootstrap_template, resource_types
 from {{ cookiecutter.package_name }}.config import Settings
-from {{ cookiecutter.package_name }}.infra.scan import judge, load_acknowledgements, summary
+from {{ cookiecutter.package_name }}.infra.scan import (
+    ScanError,
+    judge,
+    load_acknowledgements,
+    summary,
+)
 from {{ cookiecutter.package_name }}.naming import boundary_policy_name, role_path
 
 from .conftest import ENVIRONMENTS, PROJECT_ROOT
@@ -476,3 +483,17 @@ def test_conditions_hold_as_iam_says(
 def test_a_report_line_without_a_location_is_still_a_finding() -> None:
     line = json.dumps({"issue": "RESOURCE_STAR", "title": "t", "detail": ["s3:GetObject"]})
     assert [f.resource for f in findings_of(line)] == [":s3:GetObject"]
+
+
+def test_parliament_that_does_not_run_is_one_line(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    failed = subprocess.CompletedProcess(["parliament"], 2, "", "Traceback ...\nImportError: x\n")
+    monkeypatch.setattr(lint, "_parliament", lambda details: failed)
+    with pytest.raises(ScanError) as raised:
+        lint.run_parliament(settings)
+    assert str(raised.value) == "parliament 1.6.4 did not run (exit 2): ImportError: x"
+    garbled = subprocess.CompletedProcess(["parliament"], 1, "{not json\n", "")
+    monkeypatch.setattr(lint, "_parliament", lambda details: garbled)
+    with pytest.raises(ScanError, match=r"^parliament's report is not what it documents"):
+        lint.run_parliament(settings)

@@ -395,3 +395,15 @@ def test_a_provider_that_exists_already_fails_the_create_and_says_what_to_do(
 def test_a_session_shorter_than_the_workflows_ask_for_is_refused(aws: str) -> None:
     with pytest.raises(ConfigError, match=r"session_hours: 2 is outside 3\.\.12"):
         bootstrapped(aws, session_hours=2)
+
+
+def test_a_provider_that_is_not_github_s_is_refused_in_one_line(aws: str) -> None:
+    with pytest.raises(ConfigError) as raised:
+        bootstrapped(aws, oidc_provider="arn:aws:iam::123456789012:oidc-provider/example.com")
+    message = str(raised.value)
+    assert "\n" not in message
+    assert message.endswith(
+        "oidc_provider: 'arn:aws:iam::123456789012:oidc-provider/example.com' is not a GitHub "
+        "OIDC provider ARN (arn:aws:iam::<account>:oidc-provider/"
+        'token.actions.githubusercontent.com); use "create" or that ARN'
+    )
