@@ -165,6 +165,9 @@ class Policy:
     # Whether a deploy's execute refuses while the environment has drifted from its ledger
     # (release/drift.py); without it the drift is reported and the deploy goes on.
     refuse_drift: bool
+    # The most a deploy's model may change decisions on the golden requests, in % of them
+    # (release/model_review.py); 100 never refuses, and the plan always shows the change.
+    max_flip_percent: int
 
 
 @dataclass(frozen=True)
@@ -494,6 +497,7 @@ def _environment(name: str, table: _Table) -> Environment:
         one_approver_per_team=t.boolean("one_approver_per_team"),
         destroy_allowed=t.boolean("destroy_allowed"),
         refuse_drift=t.boolean("refuse_drift"),
+        max_flip_percent=t.integer("max_flip_percent", 0, 100),
     )
     _check_approval_policy(t, policy)
     t.done()

@@ -16,7 +16,7 @@ from ..output import new_console
 from .inference import MODEL_FILE
 from .package import package_model, write_model_json
 from .packaged import Metrics, PackagedModel
-from .settings import MODEL_CONFIG_FILE, TrainingSettings, load
+from .settings import MODEL_CONFIG_FILE, TrainingSettings, load, load_config
 from .train import train
 
 
@@ -68,12 +68,13 @@ def train_command(root: Path, outdir: Path, out: Console | None = None) -> Path:
 
 
 def package_command(root: Path, outdir: Path, out: Console | None = None) -> PackagedModel:
-    """Train and package model.tar.gz with its baseline into outdir; show metrics and sha256."""
+    """Train and package model.tar.gz with its baseline into outdir; show metrics and sha256.
+    A model below config/model.toml's [gate] is refused and nothing is written."""
     out = out or new_console()
-    settings = load(root)
-    _announce(settings, out)
+    config = load_config(root)
+    _announce(config.training, out)
     started = time.monotonic()
-    packaged = package_model(outdir, settings)
+    packaged = package_model(outdir, config.training, config.gate)
     files = {"model": packaged.path.with_name(MODEL_FILE), "archive": packaged.path}
     files.update({f"baseline {name}": path for name, path in packaged.baseline.items()})
     out.print(_table("Packaged model", packaged.metrics, files, packaged.sha256))

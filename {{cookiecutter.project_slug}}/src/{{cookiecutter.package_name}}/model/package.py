@@ -17,9 +17,10 @@ import tempfile
 from pathlib import Path
 
 from .baseline import baseline_files
+from .gate import check_gate
 from .inference import MODEL_FILE
 from .packaged import ARCHIVE, BASELINE_DIR, PackagedModel
-from .settings import TrainingSettings
+from .settings import Gate, TrainingSettings
 from .train import ModelParameters, fit
 
 INFERENCE_SOURCE = Path(__file__).with_name("inference.py")
@@ -83,13 +84,18 @@ def build_archive(files: dict[str, bytes]) -> bytes:
     return raw.getvalue()
 
 
-def package_model(outdir: Path, settings: TrainingSettings) -> PackagedModel:
+def package_model(
+    outdir: Path, settings: TrainingSettings, gate: Gate | None = None
+) -> PackagedModel:
     """Train with settings (a project's config/model.toml, model/settings.py) and package.
 
     Writes outdir/model.json, outdir/model.tar.gz and outdir/baseline/{statistics,
     constraints}.json; the archive is written last, so its presence means the rest is there.
+    A model below `gate` is refused before any file is written.
     """
     fitted = fit(settings)
+    if gate is not None:
+        check_gate(fitted.parameters.metrics, gate)
     model_json = fitted.parameters.to_json()
     write_atomic(outdir / MODEL_FILE, model_json)
     baseline = {

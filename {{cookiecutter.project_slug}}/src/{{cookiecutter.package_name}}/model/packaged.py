@@ -3,8 +3,10 @@ its model from the cache (cache.py) never loads it."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 ARCHIVE = "model.tar.gz"
 BASELINE_DIR = "baseline"
@@ -22,6 +24,14 @@ class Metrics:
     holdout_rows: int
     iterations: int  # lbfgs iterations used
     converged: bool  # False when training stopped at training.max_iter
+
+
+def metrics_of(document: Mapping[str, Any]) -> Metrics | None:
+    """Metrics from their dict (a record's model_metrics); None for {} or another shape."""
+    try:
+        return Metrics(**document)
+    except TypeError:
+        return None
 
 
 @dataclass(frozen=True)

@@ -86,4 +86,5 @@ def working_tree(run: Run, folder: Path, package: Callable[[Path], PackagedModel
         commit=run.git.commit,
         ref=run.git.ref,
         lock_sha256=lock_sha256(run.root),
+        metrics=packaged.metrics,
     )

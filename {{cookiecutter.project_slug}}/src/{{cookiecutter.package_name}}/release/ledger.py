@@ -104,6 +104,12 @@ class DeployRecord:
     metrics: Mapping[str, Any] = field(default_factory=dict)
     # The stacks a destroy deleted, in order; () for every other kind.
     destroyed: tuple[str, ...] = ()
+    # The deployed model's hold-out metrics (model/packaged.Metrics as a dict), which the
+    # next plan compares its candidate with; {} where unknown or the record predates them.
+    model_metrics: Mapping[str, Any] = field(default_factory=dict)
+    # How the model's answers to the golden requests differed from the model it replaced
+    # (release/model_review.py): the counts and shifts, or {"note": why there are none}.
+    behaviour: Mapping[str, Any] = field(default_factory=dict)
     schema: int = SCHEMA
 
     @property

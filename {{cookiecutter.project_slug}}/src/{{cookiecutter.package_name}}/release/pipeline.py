@@ -22,7 +22,7 @@ import json
 import shutil
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
@@ -53,6 +53,7 @@ from .execute import execute_change_set
 from .github_deployment import Announcement, Deployment
 from .ledger import DeployRecord, Failure, Outcome, utc_now
 from .live import LiveState, read_live
+from .model_review import ModelReview, review_model
 from .outcomes import read_rollout_metrics
 from .plan import Plan, StackPlan, create_change_set, delete_change_sets
 from .preflight import Run
@@ -63,7 +64,7 @@ from .reviewed import FACTS, PlanFacts, differences, plan_digest
 from .verify import Verified, verify_endpoint
 
 if TYPE_CHECKING:
-    from ..model.packaged import PackagedModel
+    from ..model.packaged import Metrics, PackagedModel
 
 _AWS_ERRORS = (ClientError, BotoCoreError, Boto3Error, AwsError)
 
@@ -96,6 +97,7 @@ class Source:
     kind: str = "deploy"
     rollback: Mapping[str, str] = field(default_factory=dict)  # "from" and "to" deploy ids
     lock_sha256: str = ""  # the uv.lock it was built with (digests.lock_sha256)
+    metrics: Metrics | None = None  # the model's hold-out metrics; None where unknown
 
 
 @dataclass(frozen=True)
@@ -109,6 +111,7 @@ class Planned:
     digest: str  # the plan's digest (reviewed.py), from the bundle's manifest
     reviewed: str | None = None  # the reviewed dry run it matched (--plan), for the record
     approvals: tuple[Approval, ...] = ()  # the approvals of that plan that were counted
+    review: ModelReview | None = None  # the model's gate and behaviour diff (model_review.py)
 
     @property
     def bundle(self) -> Path:
@@ -206,6 +209,7 @@ def plan_source(run: Run, request: DeployRequest, source: Source, folder: Path) 
             "deploy from source with --upload-artifacts to upload it",
         )
     _check_endpoint_update(run, source)
+    review = review_model(run, source, folder)
     if run.environment.bootstrap is not None:
         guardrails.check_roles_bounded(
             run.environment.name,
@@ -237,13 +241,13 @@ def plan_source(run: Run, request: DeployRequest, source: Source, folder: Path) 
     manifest = write_bundle(
         folder / "bundle",
         plan=plan,
-        markdown=lambda digest: plan_markdown(plan, cost, digest, steps),
+        markdown=lambda digest: plan_markdown(plan, cost, digest, steps, review),
         templates=source.templates,
         revision=(source.commit, source.ref),
         project=run.settings.project.name,
         lock_sha256=source.lock_sha256,
     )
-    run.out.print(plan_renderable(plan, cost))
+    run.out.print(plan_renderable(plan, cost, review))
     run.out.print(f"bundle: {folder / 'bundle'}")
     return Planned(
         source=source,
@@ -251,6 +255,7 @@ def plan_source(run: Run, request: DeployRequest, source: Source, folder: Path) 
         folder=folder,
         templates=manifest.templates,
         digest=manifest.plan_digest,
+        review=review,
     )
 
 
@@ -524,6 +529,8 @@ def _record(run: Run, planned: Planned, progress: _Progress) -> DeployRecord:
         approvals=tuple(approval.as_record() for approval in planned.approvals),
         lock_sha256=source.lock_sha256,
         metrics={} if progress.interrupted else _rollout_metrics(run),
+        model_metrics=asdict(source.metrics) if source.metrics is not None else {},
+        behaviour=planned.review.as_record() if planned.review is not None else {},
     )
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from rich import box
 from rich.console import Group, RenderableType
@@ -21,6 +22,12 @@ from .outcomes import describe as describe_metrics
 from .plan import Plan, StackPlan
 from .registry import version_of
 from .template_diff import ADDED, CHANGED, FOLLOWS, REMOVED, ResourceDiff
+
+if TYPE_CHECKING:
+    from .model_review import ModelReview
+
+# The hold-out metrics the plan compares, as (label, Metrics field), in the order shown.
+SHOWN_METRICS = (("hold-out accuracy", "accuracy"), ("hold-out ROC AUC", "roc_auc"))
 
 _TERMINAL_WIDTH = 60  # a value wider than this is cut in the terminal (plan.md has it whole)
 
@@ -104,11 +111,37 @@ def _security(plan: Plan) -> list[tuple[str, _Row]]:
     ]
 
 
-def plan_renderable(plan: Plan, cost: str) -> RenderableType:
-    """Per stack: the change set's rows (action, logical id, type, replacement), then what
-    changes in each modified or removed resource, property by property; then every
-    security-relevant change, and the cost."""
+def _metric(metrics: Mapping[str, object], key: str) -> str:
+    value = metrics.get(key)
+    return f"{value:.4f}" if isinstance(value, int | float) else "unknown"
+
+
+def model_lines(review: ModelReview | None) -> list[str]:
+    """The model part of a plan: the candidate's hold-out metrics beside the live model's,
+    and how its answers to the golden requests differ (or why that is not shown)."""
+    if review is None:
+        return []
+    live = f"live {review.live_sha256[:12]}…" if review.live_sha256 else "nothing live"
+    lines = [f"candidate model {review.candidate_sha256[:12]}… ({live})"]
+    for label, key in SHOWN_METRICS:
+        candidate = _metric(review.candidate_metrics, key)
+        before = _metric(review.live_metrics, key) if review.live_sha256 else "-"
+        lines.append(f"  {label}: {candidate} (live: {before})")
+    behaviour = review.behaviour
+    if behaviour is None:
+        lines.append(f"  golden requests: {review.note}")
+    else:
+        bound = review.max_flip_percent
+        lines.append(f"  golden requests: {behaviour.describe()}; bound {bound} %")
+    return lines
+
+
+def plan_renderable(plan: Plan, cost: str, review: ModelReview | None = None) -> RenderableType:
+    """The model's review; per stack: the change set's rows (action, logical id, type,
+    replacement), then what changes in each modified or removed resource, property by
+    property; then every security-relevant change, and the cost."""
     parts: list[RenderableType] = [f"Plan for {plan.environment} (deploy {plan.deploy_id}):"]
+    parts += [Text(f"  {line}") for line in model_lines(review)]
     for stack in plan.stacks:
         if not stack.changes:
             parts.append(f"  {stack.stack_name}: no changes")
@@ -221,10 +254,17 @@ class NextSteps:
         return said
 
 
-def plan_markdown(plan: Plan, cost: str, digest: str, next_steps: NextSteps | None) -> str:
+def plan_markdown(
+    plan: Plan,
+    cost: str,
+    digest: str,
+    next_steps: NextSteps | None,
+    review: ModelReview | None = None,
+) -> str:
     """The plan for a pull request comment or a CI step summary: its digest (and, for a dry
-    run, how it is approved and executed), the rows, each property that changes with its
-    value before and after (whole), the replacements, and the security-relevant changes."""
+    run, how it is approved and executed), the model's review, the rows, each property that
+    changes with its value before and after (whole), the replacements, and the
+    security-relevant changes."""
     lines = [
         f"## Deploy plan: {plan.environment} ({plan.deploy_id})",
         "",
@@ -236,6 +276,9 @@ def plan_markdown(plan: Plan, cost: str, digest: str, next_steps: NextSteps | No
     if next_steps is not None:
         for line in next_steps.lines(plan.environment, plan.deploy_id):
             lines += [line, ""]
+    reviewed = model_lines(review)
+    if reviewed:
+        lines += ["### Model", "", *(f"- {line.strip()}" for line in reviewed), ""]
     for stack in plan.stacks:
         lines.append(f"### {stack.stack_name} ({stack.change_set_type.lower()})")
         lines.append("")

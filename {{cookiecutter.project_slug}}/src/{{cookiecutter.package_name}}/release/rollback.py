@@ -32,6 +32,7 @@ from rich.console import Console
 from ..config import Settings
 from ..digests import sha256_of
 from ..errors import Refusal
+from ..model.packaged import Metrics, metrics_of
 from ..naming import MODEL_NAME_DIGITS, SERVING, endpoint_name, stack_name, stack_names
 from .artifacts import require_artifact
 from .bundle import TEMPLATES
@@ -272,9 +273,20 @@ def _deploy_source(
             kind="rollback",
             rollback={"from": serving.deploy_id, "to": target.deploy_id},
             lock_sha256=target.lock_sha256,
+            metrics=recorded_metrics(records, target.model_sha256),
         )
 
     return target.commit, build
+
+
+def recorded_metrics(records: Sequence[DeployRecord], sha256: str) -> Metrics | None:
+    """The hold-out metrics the newest record of model sha256 kept; None without any."""
+    for record in records:
+        if record.model_sha256 == sha256 and record.model_metrics:
+            metrics = metrics_of(record.model_metrics)
+            if metrics is not None:
+                return metrics
+    return None
 
 
 def _drift(serving: DeployRecord, live: LiveState | None) -> str:
@@ -344,6 +356,7 @@ def _model_package_source(
             kind="rollback",
             rollback={"from": serving.deploy_id, "model_package": package.arn},
             lock_sha256=serving.lock_sha256,
+            metrics=recorded_metrics(records, sha256),
         )
 
     return serving.commit, build

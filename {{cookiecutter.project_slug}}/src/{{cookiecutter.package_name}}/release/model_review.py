@@ -1,0 +1,136 @@
+"""What a change does to the model: its quality against the gate and the live model's, and how
+its answers differ from the live model's. The plan shows it beside the infrastructure diff.
+
+Before any change set is made, for every source:
+- a deploy's model must pass config/model.toml's [gate] (model/gate.py); a rollback puts back
+  a model that served before and is shown, not gated;
+- the golden requests (config/golden-requests.jsonl) are replayed through the model the
+  endpoint serves now (read from SageMaker, live.py) and through the candidate, each archive
+  run by its own handler (model/replay.py); a deploy whose share of flipped decisions is
+  above the environment's policy.max_flip_percent is refused. Where there is nothing to
+  compare (a first deploy, the same model) or a handler cannot run here, the review says so.
+
+The archives are the ones the plan names: the candidate's from the build (or, for a
+rollback, the bucket's content address) and the live one from the bucket.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from botocore.exceptions import ClientError
+
+from ..bucket_layout import model_key
+from ..errors import Refusal
+from ..model.gate import check_gate
+from ..model.replay import BehaviourDiff, CannotReplay, compare, extract, load_golden, run_handler
+from ..model.settings import ModelConfig, load_config
+from ..naming import endpoint_name
+from .live import live_record, read_live
+from .preflight import Run
+
+if TYPE_CHECKING:
+    from .pipeline import Source
+
+
+@dataclass(frozen=True)
+class ModelReview:
+    candidate_sha256: str
+    live_sha256: str  # "" when the endpoint does not exist or serves no model of ours
+    candidate_metrics: Mapping[str, Any]  # Metrics as a dict; {} when unknown
+    live_metrics: Mapping[str, Any] = field(default_factory=dict)
+    behaviour: BehaviourDiff | None = None
+    note: str = ""  # why there is no behaviour diff
+    max_flip_percent: int = 100
+
+    def as_record(self) -> dict[str, Any]:
+        """The behaviour diff as a record keeps it ({"note": ...} without one)."""
+        if self.behaviour is None:
+            return {"note": self.note}
+        return {
+            **asdict(self.behaviour),
+            "flipped": self.behaviour.flipped,
+            "live_sha256": self.live_sha256,
+        }
+
+
+def review_model(run: Run, source: Source, folder: Path) -> ModelReview:
+    """Gate and compare the source's model (see the module doc); a Refusal changes nothing."""
+    kind, sha256, metrics = source.kind, source.model_sha256, source.metrics
+    archive = source.model.path if source.model is not None else None
+    config = load_config(run.root)
+    if kind == "deploy":
+        if metrics is None:
+            raise Refusal(f"model {sha256[:12]} has no hold-out metrics to check against the gate")
+        check_gate(metrics, config.gate)
+    live = read_live(
+        run.aws.client("sagemaker"), endpoint_name(run.settings.project, run.environment)
+    )
+    live_sha = live.model_sha256 if live is not None else ""
+    serving = live_record(run.ledger.records(), live) if live_sha else None
+    review = ModelReview(
+        candidate_sha256=sha256,
+        live_sha256=live_sha,
+        candidate_metrics=asdict(metrics) if metrics is not None else {},
+        live_metrics=dict(serving.model_metrics) if serving is not None else {},
+        max_flip_percent=run.environment.policy.max_flip_percent,
+    )
+    review = _compared(run, review, config, archive, folder)
+    behaviour = review.behaviour
+    if (
+        kind == "deploy"
+        and behaviour is not None
+        and behaviour.flip_percent > review.max_flip_percent
+    ):
+        raise Refusal(
+            f"the candidate changes the decision on {behaviour.flipped} of {behaviour.sessions} "
+            f"golden sessions ({behaviour.flip_percent:.1f} %) at threshold "
+            f"{behaviour.threshold:g}, above {run.environment.name}'s policy.max_flip_percent "
+            f"{review.max_flip_percent}; review the change, or raise the bound in a reviewed commit"
+        )
+    return review
+
+
+def _compared(
+    run: Run, review: ModelReview, config: ModelConfig, archive: Path | None, folder: Path
+) -> ModelReview:
+    """The review with its behaviour diff, or with the note saying why there is none."""
+    if not review.live_sha256:
+        return replace(review, note="nothing serves yet: no live model to compare with")
+    if review.live_sha256 == review.candidate_sha256:
+        return replace(review, note="the same model serves now: its answers do not change")
+    requests = load_golden(run.root)
+    work = folder / "replay"  # removed after: the bundle names the archives by sha256
+    try:
+        with run.out.status(
+            "replaying the golden requests through the live and the candidate model…"
+        ):
+            live = run_handler(
+                extract(_fetch(run, review.live_sha256, work / "live.tar.gz"), work / "live"),
+                requests,
+            )
+            candidate_archive = archive or _fetch(
+                run, review.candidate_sha256, work / "candidate.tar.gz"
+            )
+            candidate = run_handler(extract(candidate_archive, work / "candidate"), requests)
+    except CannotReplay as reason:
+        return replace(review, note=f"cannot replay here: {reason}")
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return replace(review, behaviour=compare(live, candidate, config.behaviour.threshold))
+
+
+def _fetch(run: Run, sha256: str, target: Path) -> Path:
+    """The content-addressed archive from the environment's bucket."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        run.ledger.s3.download_file(run.ledger.bucket, model_key(sha256), str(target))
+    except ClientError as error:
+        raise CannotReplay(
+            f"s3://{run.ledger.bucket}/{model_key(sha256)} cannot be read ({error})"
+        ) from None
+    return target
