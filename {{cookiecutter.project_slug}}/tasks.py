@@ -151,6 +151,9 @@ def package(c: Context, outdir: str = "build/model") -> None:
         "plan": "The deploy id of the reviewed dry run to execute: refused if anything it was "
         "computed from changed since (commit, live stacks, model, templates). Required where "
         "the environment's policy has require_reviewed_plan (staging and prod)",
+        "model-package": "Serve a version of a SageMaker model package group instead of the "
+        "environment's [model] source: a version number of its group, latest-approved, or a "
+        "version's ARN; refused unless the version is Approved",
     },
 )
 def deploy(
@@ -161,6 +164,7 @@ def deploy(
     upload_artifacts: bool = True,
     timeout_minutes: int = 60,
     plan: str = "",
+    model_package: str = "",
 ) -> None:
     """Governed deploy: preflight, synth, package, change-set plan; --execute applies it."""
     from {{ cookiecutter.package_name }} import commands
@@ -173,6 +177,7 @@ def deploy(
             upload_artifacts=upload_artifacts,
             timeout_minutes=timeout_minutes,
             plan=plan or None,
+            model_package=model_package or None,
         )
 
 

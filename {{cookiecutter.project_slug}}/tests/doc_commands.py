@@ -48,6 +48,7 @@ class State(StrEnum):
     FRESH = "fresh"
     DEPLOYED = "deployed"
     RELEASED = "released"
+    REGISTERED = "registered"
     SKIP = "skip"
 
 
@@ -101,18 +102,20 @@ def _fail(path: str, number: int, message: str) -> DocError:
 
 
 def parse_state(marker: str, path: str, number: int) -> tuple[State, str | None]:
-    """`fresh`, `deployed`, `released` or `skip: REASON` (the colon is optional)."""
+    """`fresh`, `deployed`, `released`, `registered` or `skip: REASON` (the colon is
+    optional)."""
     skipped = _SKIP.fullmatch(marker)
     if skipped is not None:
         if not skipped.group("reason"):
             raise _fail(path, number, "`doc-test: skip` needs a reason: `skip: why not here`")
         return State.SKIP, skipped.group("reason")
-    if marker in {State.FRESH, State.DEPLOYED, State.RELEASED}:
+    if marker in {State.FRESH, State.DEPLOYED, State.RELEASED, State.REGISTERED}:
         return State(marker), None
     raise _fail(
         path,
         number,
-        f"unknown doc-test state {marker!r}; use fresh, deployed, released or skip: REASON",
+        f"unknown doc-test state {marker!r}; use fresh, deployed, released, registered or "
+        "skip: REASON",
     )
 
 

@@ -13,6 +13,9 @@ skipped, an existing one must hold at least one `sh` block):
   - `deployed`: `fresh` plus one executed deploy to `local`;
   - `released`: `fresh` plus deploy, tag v0.1.0, a model change (`regularization` 1.0 -> 0.5
     in config/model.toml, committed as `feat(model): ...` and pushed), deploy, tag v0.2.0;
+  - `registered`: `fresh` plus what a training pipeline leaves (test_model_sources): two
+    versions of model package group `threat-models`, 1 Approved and 2
+    PendingManualApproval, their files under s3://acme-training-123456789012/;
   - `skip: REASON`: nothing in the block runs (e.g. it needs a real account or GitHub
     rights); its lines are still checked.
   In every copy `local` points at the test's moto server and `[release] environment` is
@@ -96,6 +99,7 @@ from .doc_commands import (
     parse_nox,
     read_noxfile,
 )
+from .test_model_sources import approve, register, upload_run
 
 PROJECT = Path(__file__).resolve().parents[1]
 CONFIRM_VARIABLE = config.load(PROJECT).project.deploy_confirm_variable
@@ -104,7 +108,7 @@ CONFIRM = ((CONFIRM_VARIABLE, "I_UNDERSTAND_THE_COST"),)
 NOT_RUN_TASKS = frozenset({"lint", "test"})
 NOT_COPIED = (".git", ".nox", ".venv", "build", "cdk.out", "cdk.out.validation-report.json")
 NOT_COPIED_CACHES = ("__pycache__", ".mypy_cache", ".pytest_cache", ".ruff_cache", "*.egg-info")
-STATE_ORDER = (State.FRESH, State.DEPLOYED, State.RELEASED)
+STATE_ORDER = (State.FRESH, State.DEPLOYED, State.RELEASED, State.REGISTERED)
 GIT_IDENTITY = {
     "GIT_AUTHOR_NAME": "Docs Test",
     "GIT_COMMITTER_NAME": "Docs Test",
@@ -475,6 +479,10 @@ class Copies:
             git(root, "push", "-q", "origin", "main")
             copy.run(["deploy", "--env", "local", "--execute"], CONFIRM)
             copy.run(["tag", "--execute"])
+        if state is State.REGISTERED:  # what a training pipeline leaves (test_model_sources)
+            aws = read_local_url(root) or self.moto_url
+            approve(aws, register(aws, upload_run(aws, root / "build", "run-1")[0]))
+            register(aws, upload_run(aws, root / "build", "run-2", regularization=0.5)[0])
         return copy
 
 

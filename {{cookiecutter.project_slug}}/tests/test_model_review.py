@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import tarfile
-from dataclasses import replace
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
@@ -57,7 +57,7 @@ def weak(out: Path) -> PackagedModel:
 # --- the gate, pure ----------------------------------------------------------------------------
 
 
-METRICS = Metrics(0.88, 0.90, 0.3, 0.2, 3750, 1250, 12, True)
+METRICS = asdict(Metrics(0.88, 0.90, 0.3, 0.2, 3750, 1250, 12, True))
 
 
 def test_the_gate_names_each_metric_below_its_threshold() -> None:
@@ -65,6 +65,9 @@ def test_the_gate_names_each_metric_below_its_threshold() -> None:
     assert shortfalls(METRICS, Gate(min_accuracy=0.9, min_roc_auc=0.95)) == [
         "hold-out accuracy 0.8800 < min_accuracy 0.9",
         "hold-out ROC AUC 0.9000 < min_roc_auc 0.95",
+    ]
+    assert shortfalls({"accuracy": 0.9}, Gate(min_accuracy=0.5, min_roc_auc=0.5)) == [
+        "hold-out ROC AUC unknown < min_roc_auc 0.5"
     ]
     with pytest.raises(Refusal) as raised:
         check_gate(METRICS, Gate(min_accuracy=0.5, min_roc_auc=0.95))

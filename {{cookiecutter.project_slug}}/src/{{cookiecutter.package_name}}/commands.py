@@ -137,9 +137,10 @@ def deploy(
     upload_artifacts: bool,
     timeout_minutes: int,
     plan: str | None = None,
+    model_package: str | None = None,
 ) -> None:
     """Plan (and with execute, apply, verify and record) a deploy of one environment; plan
-    names the reviewed dry run it must match."""
+    names the reviewed dry run it must match, model_package a registry version to serve."""
     from .release.deploy import DeployRequest
     from .release.deploy import deploy as run_deploy
 
@@ -149,6 +150,7 @@ def deploy(
         upload_artifacts=upload_artifacts,
         timeout_seconds=timeout_minutes * 60.0,
         plan=plan,
+        model_package=model_package,
     )
     started = time.monotonic()
     outcome = run_deploy(load(root), request, root=root, environ=os.environ, out=console)

@@ -195,6 +195,28 @@ class Encryption:
         return self.kind == "kms"
 
 
+BUILD, ARTIFACT, PACKAGE = "build", "artifact", "package"
+LATEST_APPROVED = "latest-approved"
+
+
+@dataclass(frozen=True)
+class ModelSource:
+    """Where an environment's model comes from ([environments.E.model]; release/sources.py):
+    "build" trains and packages it from this commit; "artifact" takes a model.tar.gz from
+    S3 with its sha256, its model-quality statistics and (with Model Monitor) its baseline;
+    "package" takes a version of a SageMaker model package group a training pipeline
+    writes, which must be Approved, with its image, artifact, metrics and baseline."""
+
+    kind: str = BUILD
+    group: str = ""  # package: the model package group
+    version: str = ""  # package: "latest-approved" or a version number
+    artifacts: str = ""  # package: the s3:// prefix its training pipeline writes under
+    uri: str = ""  # artifact: s3://bucket/key/model.tar.gz
+    sha256: str = ""  # artifact: the archive's sha256
+    metrics: str = ""  # artifact: s3:// URI of its model-quality statistics (JSON)
+    baseline: str = ""  # artifact with Model Monitor: s3:// prefix of its baseline files
+
+
 @dataclass(frozen=True)
 class Environment:
     name: str
@@ -211,6 +233,7 @@ class Environment:
     approvals: Approvals | None
     encryption: Encryption = Encryption("s3")
     bootstrap: Bootstrap | None = None  # None: deploys run with the caller's credentials
+    model: ModelSource = ModelSource()  # no [model] table: built from the commit
 
 
 @dataclass(frozen=True)
@@ -515,6 +538,7 @@ def _environment(name: str, table: _Table) -> Environment:
     instance_types = [endpoint.instance_type] + ([monitoring.instance_type] if monitoring else [])
     encryption = _encryption(table, account, region, instance_types)
     bootstrap = _bootstrap(table.table("bootstrap"), account) if table.has("bootstrap") else None
+    model = _model_source(table.table("model"), monitoring) if table.has("model") else ModelSource()
     table.done()
     return Environment(
         name=name,
@@ -531,7 +555,50 @@ def _environment(name: str, table: _Table) -> Environment:
         approvals=approvals,
         encryption=encryption,
         bootstrap=bootstrap,
+        model=model,
     )
+
+
+_S3_URI = re.compile(r"^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]/\S+$")
+_S3_PREFIX = re.compile(r"^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]/(\S*/)?$")
+_SHA256_HEX = re.compile(r"^[0-9a-f]{64}$")
+# ModelPackageGroupName's pattern (CreateModelPackageGroup,
+# https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_CreateModelPackageGroup.html).
+PACKAGE_GROUP = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
+_PACKAGE_VERSION = re.compile(rf"^({LATEST_APPROVED}|[1-9][0-9]*)$")
+
+
+def _model_source(t: _Table, monitoring: Monitoring | None) -> ModelSource:
+    """[model]: each source's keys, and only those (an unknown or a foreign key is refused)."""
+    kind = t.string("source", re.compile(rf"^({BUILD}|{ARTIFACT}|{PACKAGE})$"), PACKAGE)
+    source = ModelSource(kind)
+    if kind == PACKAGE:
+        version = t._get("version", object, 'a version number or "latest-approved"')
+        if isinstance(version, bool) or not _PACKAGE_VERSION.match(str(version)):
+            raise t.fail("version", f"{version!r} is not a version number or {LATEST_APPROVED!r}")
+        source = ModelSource(
+            kind,
+            group=t.string("group", PACKAGE_GROUP, "threat-models"),
+            version=str(version),
+            artifacts=t.string("artifacts", _S3_PREFIX, "s3://training-bucket/threat-models/"),
+        )
+    elif kind == ARTIFACT:
+        uri = t.string("uri", _S3_URI, "s3://training-bucket/run-7/output/model.tar.gz")
+        if not uri.endswith(".tar.gz"):
+            raise t.fail("uri", f"{uri!r} is not a model.tar.gz (SageMaker serves a .tar.gz)")
+        source = ModelSource(
+            kind,
+            uri=uri,
+            sha256=t.string("sha256", _SHA256_HEX, "64 lowercase hex digits"),
+            metrics=t.string("metrics", _S3_URI, "s3://training-bucket/run-7/evaluation.json"),
+            baseline=(
+                t.string("baseline", _S3_PREFIX, "s3://training-bucket/run-7/baseline/")
+                if monitoring is not None or t.has("baseline")
+                else ""
+            ),
+        )
+    t.done()
+    return source
 
 
 _OIDC_PROVIDER = re.compile(

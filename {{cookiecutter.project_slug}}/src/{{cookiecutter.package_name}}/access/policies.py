@@ -31,7 +31,7 @@ from importlib.resources import files
 from typing import Any
 
 from ..bucket_layout import access_log_bucket_name, artifact_bucket_name
-from ..config import Environment, Settings
+from ..config import ARTIFACT, PACKAGE, Environment, ModelSource, Settings
 from ..infra.encryption import key_alias
 from ..naming import (
     ARTIFACTS,
@@ -114,6 +114,7 @@ class Scope:
     promoted_from: Ledger | None
     oidc_provider: str  # "create" or the account's provider ARN
     max_session_seconds: int
+    model: ModelSource  # where the environment's model comes from
 
     @property
     def bucket(self) -> str:
@@ -198,6 +199,7 @@ def scope_of(settings: Settings, environment: Environment) -> Scope:
         promoted_from=_ledger(settings, settings.environment(source)) if source else None,
         oidc_provider=bootstrap.oidc_provider if bootstrap else "create",
         max_session_seconds=timeout,
+        model=environment.model,
     )
 
 
@@ -470,6 +472,7 @@ def deploy_policy(scope: Scope, types: Iterable[str]) -> Document:
             if scope.promoted_from
             else []
         ),
+        *_model_source(scope),
         _statement(
             "SmokeTest",
             ["sagemaker:InvokeEndpoint"],
@@ -499,6 +502,36 @@ def deploy_policy(scope: Scope, types: Iterable[str]) -> Document:
         ),
     ]
     return _document(statements)
+
+
+def _object_arn(scope: Scope, uri: str) -> str:
+    """The S3 object (or, ending in "/", the prefix's objects) an s3:// URI names."""
+    path = uri.removeprefix("s3://")
+    return scope.arn("s3", path + ("*" if path.endswith("/") else ""), region=False, account=False)
+
+
+def _model_source(scope: Scope) -> list[Document]:
+    """What fetching a model trained elsewhere reads ([model], release/sources.py): an
+    artifact's archive, metrics and baseline; a package group's versions and the prefix its
+    training pipeline writes under (a version with files elsewhere is refused)."""
+    model = scope.model
+    if model.kind == ARTIFACT:
+        uris = [model.uri, model.metrics, *([model.baseline] if model.baseline else [])]
+        return [
+            _statement("ModelArtifact", ["s3:GetObject"], [_object_arn(scope, u) for u in uris])
+        ]
+    if model.kind == PACKAGE:
+        return [
+            _statement(
+                "ModelPackages",
+                ["sagemaker:DescribeModelPackage"],
+                [scope.arn("sagemaker", f"model-package/{model.group}/*")],
+            ),
+            _statement(
+                "ModelPackageFiles", ["s3:GetObject"], [_object_arn(scope, model.artifacts)]
+            ),
+        ]
+    return []
 
 
 def _destroy(scope: Scope, execution_role: str) -> list[Document]:

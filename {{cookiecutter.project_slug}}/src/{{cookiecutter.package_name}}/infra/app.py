@@ -25,6 +25,7 @@ from ..bucket_layout import check_sha256
 from ..config import Environment as EnvironmentConfig
 from ..config import Project, Settings, load
 from ..errors import ConfigError, SynthError
+from ..images import Container
 from ..naming import (
     ARTIFACTS,
     MONITORING,
@@ -85,9 +86,15 @@ def _monitoring_module() -> Any | None:
 
 
 def add_environment(
-    app: App, settings: Settings, environment: EnvironmentConfig, model_sha256: str
+    app: App,
+    settings: Settings,
+    environment: EnvironmentConfig,
+    model_sha256: str,
+    container: Container | None = None,
 ) -> list[Stack]:
-    """The stacks of one environment, artifacts first; returns them in deploy order."""
+    """The stacks of one environment, artifacts first; returns them in deploy order.
+    container: what serves the model when it is not the framework's image with this
+    project's handler (a registry package's own)."""
     project = settings.project
     stack_env = Environment(account=environment.account, region=environment.region)
     tags = {"project": project.name, "environment": environment.name}
@@ -125,6 +132,7 @@ def add_environment(
         project=project,
         environment=environment,
         model_sha256=model_sha256,
+        container=container,
         **stack_kwargs(SERVING, "the SageMaker endpoint, alarms, autoscaling, dashboard"),
     )
     serving.add_stack_dependency(artifacts)
@@ -175,6 +183,7 @@ def build_app(
     environments: Sequence[EnvironmentConfig],
     model_sha256: str = UNPACKAGED_MODEL_SHA256,
     app: App | None = None,
+    container: Container | None = None,
 ) -> App:
     """Add the environments' stacks to an app (a new one unless given) with cdk-nag on."""
     try:
@@ -183,7 +192,7 @@ def build_app(
         raise ConfigError(f"model digest: {error}") from None
     app = app or new_app(settings.path.parents[1])  # the project: <root>/config/<file>
     for environment in environments:
-        add_environment(app, settings, environment, model_sha256)
+        add_environment(app, settings, environment, model_sha256, container)
     Validations.of(app).add_plugins(AwsSolutionsChecks(app))
     return app
 
@@ -218,6 +227,7 @@ def synthesize_into(
     settings: Settings,
     environments: Sequence[EnvironmentConfig],
     model_sha256: str = UNPACKAGED_MODEL_SHA256,
+    container: Container | None = None,
 ) -> list[SynthesizedStack]:
     """Synthesize into a fresh folder and swap it in as `outdir` only when synth succeeded.
 
@@ -231,7 +241,7 @@ def synthesize_into(
     staging = Path(tempfile.mkdtemp(prefix=f".{outdir.name}-", dir=outdir.parent)).resolve()
     try:
         app = new_app(settings.path.parents[1], staging)  # the project: <root>/config/<file>
-        stacks = synthesize(build_app(settings, environments, model_sha256, app))
+        stacks = synthesize(build_app(settings, environments, model_sha256, app, container))
         if outdir.exists():
             shutil.rmtree(outdir)
         staging.rename(outdir)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from aws_cdk import CfnTag
 from aws_cdk import aws_sagemaker as sagemaker
@@ -59,6 +59,7 @@ class ModelEndpoint(Construct):
         model_data_url: str,
         model_sha256: str,
         settings: EndpointSettings,
+        serving_environment: Mapping[str, str] | None = None,
         rollout: Rollout,
         capture_uri: str,
         rollback_alarm_names: Sequence[str],
@@ -80,7 +81,10 @@ class ModelEndpoint(Construct):
             primary_container=sagemaker.CfnModel.ContainerDefinitionProperty(
                 image=image_uri,
                 model_data_url=model_data_url,
-                environment=SERVING_ENVIRONMENT,
+                environment=(
+                    SERVING_ENVIRONMENT if serving_environment is None else serving_environment
+                )
+                or None,
             ),
             tags=tags,
         )

@@ -17,7 +17,7 @@ from constructs import Construct
 
 from ..bucket_layout import baseline_key, data_capture_prefix, monitoring_prefix
 from ..config import Environment, Monitoring, Project
-from ..images import model_monitor_image
+from ..images import ecr_repository_arn, model_monitor_image
 from ..naming import MODEL_NAME_DIGITS
 from .artifacts_stack import import_artifacts_bucket
 from .encryption import key_id, use_key
@@ -216,7 +216,9 @@ class MonitoringStack(Stack):
                 write_objects(self.bucket, reports),
                 Grant(describe_endpoint),
                 Grant(list_inputs),
-                *pull_image(self, "model_monitor", environment),
+                *pull_image(
+                    self, ecr_repository_arn("model_monitor", environment.region, self.partition)
+                ),
                 write_logs(self, environment, "/aws/sagemaker/ProcessingJobs*"),
                 put_metrics("StringLike", "aws/sagemaker/Endpoints/*"),
                 # Read captured requests and the baseline, write reports, encrypt the job's

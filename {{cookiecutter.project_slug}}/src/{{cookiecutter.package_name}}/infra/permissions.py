@@ -15,7 +15,6 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from ..config import Environment
-from ..images import ecr_repository_arn
 from .nag import acknowledge_wildcards, partition
 
 
@@ -57,13 +56,13 @@ def write_objects(bucket: s3.IBucket, key_pattern: str) -> Grant:
     return _objects("s3:PutObject", bucket, key_pattern)
 
 
-def pull_image(stack: Stack, kind: str, environment: Environment) -> list[Grant]:
-    """Pull one AWS-owned image; GetAuthorizationToken has no resource level."""
+def pull_image(stack: Stack, repository_arn: str) -> list[Grant]:
+    """Pull the images of one ECR repository; GetAuthorizationToken has no resource level."""
     return [
         Grant(
             iam.PolicyStatement(
                 actions=["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"],
-                resources=[ecr_repository_arn(kind, environment.region, stack.partition)],
+                resources=[repository_arn],
             )
         ),
         Grant(iam.PolicyStatement(actions=["ecr:GetAuthorizationToken"], resources=["*"]), ("*",)),

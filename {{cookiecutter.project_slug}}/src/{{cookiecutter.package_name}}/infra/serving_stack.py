@@ -13,7 +13,7 @@ from constructs import Construct
 
 from ..bucket_layout import MODELS_PREFIX, data_capture_prefix, model_key
 from ..config import Environment, Project
-from ..images import sklearn_image
+from ..images import Container, ecr_repository_arn, image_repository_arn, sklearn_image
 from ..naming import VARIANT_NAME, endpoint_name
 from .alarms import EndpointAlarms
 from .artifacts_stack import import_artifacts_bucket
@@ -47,6 +47,7 @@ class ServingStack(Stack):
         project: Project,
         environment: Environment,
         model_sha256: str,
+        container: Container | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(scope, id, **kwargs)
@@ -63,7 +64,12 @@ class ServingStack(Stack):
             self,
             "Model",
             endpoint_name=name,
-            image_uri=sklearn_image(environment.region, self.url_suffix),
+            image_uri=(
+                container.image
+                if container is not None
+                else sklearn_image(environment.region, self.url_suffix)
+            ),
+            serving_environment=dict(container.environment) if container is not None else None,
             model_data_url=self.bucket.s3_url_for_object(model_key(model_sha256)),
             model_sha256=model_sha256,
             settings=environment.endpoint,
@@ -76,7 +82,7 @@ class ServingStack(Stack):
         # A deployment watches the alarms, so they must exist before the endpoint changes.
         self.endpoint.endpoint.node.add_dependency(self.alarms)
         self._grant_runtime_access(
-            self.endpoint.policy, self.bucket, environment, self.alarms.names
+            self.endpoint.policy, self.bucket, environment, self.alarms.names, container
         )
         # Read the model and write captured requests under the bucket's key; encrypt the
         # captured data and the volume with it ("the SageMaker execution role must include
@@ -120,6 +126,7 @@ class ServingStack(Stack):
         bucket: s3.IBucket,
         environment: Environment,
         alarm_names: Sequence[str],
+        container: Container | None,
     ) -> None:
         """What the model container needs at run time, and nothing more."""
         allow(
@@ -127,7 +134,12 @@ class ServingStack(Stack):
             [
                 read_objects(bucket, f"{MODELS_PREFIX}*"),
                 write_objects(bucket, f"{data_capture_prefix(environment.name)}*"),
-                *pull_image(self, "sklearn", environment),
+                *pull_image(
+                    self,
+                    ecr_repository_arn("sklearn", environment.region, self.partition)
+                    if container is None
+                    else image_repository_arn(container.image, self.partition),
+                ),
                 write_logs(self, environment, "/aws/sagemaker/Endpoints/*"),
                 put_metrics("StringEquals", "/aws/sagemaker/Endpoints"),
                 # "Ensure that your IAM execution role has permission to perform the

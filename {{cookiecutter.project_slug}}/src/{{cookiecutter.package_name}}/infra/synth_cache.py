@@ -21,6 +21,7 @@ from pathlib import Path
 from ..caching import cached
 from ..config import Environment, Settings
 from ..digests import add_sources, installed_versions, sha256_of
+from ..images import Container
 from .assembly import SynthesizedStack
 
 FOLDER = "synth"
@@ -38,10 +39,16 @@ def _sources() -> list[Path]:
     )
 
 
-def synth_key(settings: Settings, environments: Sequence[Environment], model_sha256: str) -> str:
+def synth_key(
+    settings: Settings,
+    environments: Sequence[Environment],
+    model_sha256: str,
+    container: Container | None = None,
+) -> str:
     """sha256 over every input of the assembly (see the module doc)."""
     digest = hashlib.sha256()
-    for part in (repr(settings), repr([env.name for env in environments]), model_sha256):
+    names = repr([env.name for env in environments])
+    for part in (repr(settings), names, model_sha256, repr(container)):
         digest.update(part.encode("utf-8") + b"\0")
     add_sources(digest, _sources(), PACKAGE)
     cdk_json = settings.path.parents[1] / CDK_JSON  # the project: <root>/config/<file>
@@ -94,11 +101,15 @@ def _fill(staging: Path, outdir: Path, stacks: list[SynthesizedStack]) -> None:
 
 
 def _synthesize(
-    outdir: Path, settings: Settings, environments: Sequence[Environment], model_sha256: str
+    outdir: Path,
+    settings: Settings,
+    environments: Sequence[Environment],
+    model_sha256: str,
+    container: Container | None,
 ) -> list[SynthesizedStack]:
     from .app import synthesize_into  # aws_cdk and the CDK's Node.js start here, on a miss
 
-    return synthesize_into(outdir, settings, list(environments), model_sha256)
+    return synthesize_into(outdir, settings, list(environments), model_sha256, container)
 
 
 def cached_synth(
@@ -107,12 +118,15 @@ def cached_synth(
     settings: Settings,
     environments: Sequence[Environment],
     model_sha256: str,
+    *,
+    container: Container | None = None,
 ) -> tuple[list[SynthesizedStack], bool]:
     """The environments' stacks synthesized into outdir, and whether they came from the
-    cache folder; a miss synthesizes (with cdk-nag) and remembers a successful result."""
+    cache folder; a miss synthesizes (with cdk-nag) and remembers a successful result.
+    container: a registry package's own (None: the framework's image and this handler)."""
     return cached(
-        cache / FOLDER / synth_key(settings, environments, model_sha256),
+        cache / FOLDER / synth_key(settings, environments, model_sha256, container),
         restore=lambda entry: _restore(entry, outdir),
-        build=lambda: _synthesize(outdir, settings, environments, model_sha256),
+        build=lambda: _synthesize(outdir, settings, environments, model_sha256, container),
         fill=lambda staging, stacks: _fill(staging, outdir, stacks),
     )

@@ -6,25 +6,34 @@ file; a deploy checks the model it built (or took from the cache) before anythin
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from ..errors import Refusal
-from .packaged import Metrics
 from .settings import MODEL_CONFIG_FILE, Gate
 
+# The metrics the gate reads (keys of packaged.Metrics, and of a record's model_metrics).
+ACCURACY, ROC_AUC = "accuracy", "roc_auc"
 
-def shortfalls(metrics: Metrics, gate: Gate) -> list[str]:
-    """Each way the metrics fall below the gate, as "name value < threshold"; [] passes."""
+
+def shortfalls(metrics: Mapping[str, Any], gate: Gate) -> list[str]:
+    """Each way the metrics fall below the gate, as "name value < threshold"; [] passes. A
+    metric that is missing (or not a number) falls below every threshold."""
     measured = (
-        ("hold-out accuracy", metrics.accuracy, "min_accuracy", gate.min_accuracy),
-        ("hold-out ROC AUC", metrics.roc_auc, "min_roc_auc", gate.min_roc_auc),
+        ("hold-out accuracy", ACCURACY, "min_accuracy", gate.min_accuracy),
+        ("hold-out ROC AUC", ROC_AUC, "min_roc_auc", gate.min_roc_auc),
     )
-    return [
-        f"{label} {value:.4f} < {key} {threshold:g}"
-        for label, value, key, threshold in measured
-        if value < threshold
-    ]
+    failed = []
+    for label, name, key, threshold in measured:
+        value = metrics.get(name)
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            failed.append(f"{label} unknown < {key} {threshold:g}")
+        elif value < threshold:
+            failed.append(f"{label} {value:.4f} < {key} {threshold:g}")
+    return failed
 
 
-def check_gate(metrics: Metrics, gate: Gate) -> None:
+def check_gate(metrics: Mapping[str, Any], gate: Gate) -> None:
     """Refuse, in one line naming the metrics and the thresholds, a model below the gate."""
     failed = shortfalls(metrics, gate)
     if failed:

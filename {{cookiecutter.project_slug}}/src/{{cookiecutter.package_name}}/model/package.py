@@ -14,6 +14,7 @@ import io
 import os
 import tarfile
 import tempfile
+from dataclasses import asdict
 from pathlib import Path
 
 from .baseline import baseline_files
@@ -95,7 +96,7 @@ def package_model(
     """
     fitted = fit(settings)
     if gate is not None:
-        check_gate(fitted.parameters.metrics, gate)
+        check_gate(asdict(fitted.parameters.metrics), gate)
     model_json = fitted.parameters.to_json()
     write_atomic(outdir / MODEL_FILE, model_json)
     baseline = {

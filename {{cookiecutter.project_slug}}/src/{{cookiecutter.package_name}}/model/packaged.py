@@ -3,10 +3,8 @@ its model from the cache (cache.py) never loads it."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 ARCHIVE = "model.tar.gz"
 BASELINE_DIR = "baseline"
@@ -26,19 +24,18 @@ class Metrics:
     converged: bool  # False when training stopped at training.max_iter
 
 
-def metrics_of(document: Mapping[str, Any]) -> Metrics | None:
-    """Metrics from their dict (a record's model_metrics); None for {} or another shape."""
-    try:
-        return Metrics(**document)
-    except TypeError:
-        return None
-
-
 @dataclass(frozen=True)
-class PackagedModel:
-    """A packaged model: the archive, its digest, the baseline files and hold-out metrics."""
+class ModelFiles:
+    """A model archive in a folder, its digest and its monitoring baseline files: what a
+    deploy uploads, whether this project packaged it or it was trained elsewhere."""
 
     path: Path
     sha256: str
     baseline: dict[str, Path]
+
+
+@dataclass(frozen=True)
+class PackagedModel(ModelFiles):
+    """A model this project packaged: its files and its hold-out metrics."""
+
     metrics: Metrics

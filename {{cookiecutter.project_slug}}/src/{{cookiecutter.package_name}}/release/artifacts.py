@@ -13,7 +13,7 @@ from .aws import error_code, put_file
 from .ledger import Ledger
 
 if TYPE_CHECKING:
-    from ..model.packaged import PackagedModel
+    from ..model.packaged import ModelFiles
 
 _MISSING = {"404", "NoSuchKey", "NotFound"}
 
@@ -28,7 +28,7 @@ def require_artifact(ledger: Ledger, sha256: str, hint: str) -> None:
         ) from None
 
 
-def upload_model(ledger: Ledger, packaged: PackagedModel, out: Console) -> None:
+def upload_model(ledger: Ledger, packaged: ModelFiles, out: Console) -> None:
     """Content-addressed: an artifact already there (same sha256, same bytes) is kept."""
     s3, bucket, key = ledger.s3, ledger.bucket, model_key(packaged.sha256)
     try:

@@ -110,6 +110,9 @@ class DeployRecord:
     # How the model's answers to the golden requests differed from the model it replaced
     # (release/model_review.py): the counts and shifts, or {"note": why there are none}.
     behaviour: Mapping[str, Any] = field(default_factory=dict)
+    # Where the deployed model came from (release/sources.py): kind ("build", "artifact",
+    # "package") and, for a model trained elsewhere, its uri, package ARN and image.
+    model_source: Mapping[str, str] = field(default_factory=dict)
     schema: int = SCHEMA
 
     @property

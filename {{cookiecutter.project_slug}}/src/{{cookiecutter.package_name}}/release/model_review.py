@@ -46,6 +46,7 @@ class ModelReview:
     behaviour: BehaviourDiff | None = None
     note: str = ""  # why there is no behaviour diff
     max_flip_percent: int = 100
+    source: Mapping[str, str] = field(default_factory=dict)  # Source.model_source
 
     def as_record(self) -> dict[str, Any]:
         """The behaviour diff as a record keeps it ({"note": ...} without one)."""
@@ -64,8 +65,6 @@ def review_model(run: Run, source: Source, folder: Path) -> ModelReview:
     archive = source.model.path if source.model is not None else None
     config = load_config(run.root)
     if kind == "deploy":
-        if metrics is None:
-            raise Refusal(f"model {sha256[:12]} has no hold-out metrics to check against the gate")
         check_gate(metrics, config.gate)
     live = read_live(
         run.aws.client("sagemaker"), endpoint_name(run.settings.project, run.environment)
@@ -75,9 +74,10 @@ def review_model(run: Run, source: Source, folder: Path) -> ModelReview:
     review = ModelReview(
         candidate_sha256=sha256,
         live_sha256=live_sha,
-        candidate_metrics=asdict(metrics) if metrics is not None else {},
+        candidate_metrics=dict(metrics),
         live_metrics=dict(serving.model_metrics) if serving is not None else {},
         max_flip_percent=run.environment.policy.max_flip_percent,
+        source=dict(source.model_source),
     )
     review = _compared(run, review, config, archive, folder)
     behaviour = review.behaviour

@@ -22,11 +22,11 @@ import json
 import shutil
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from boto3.exceptions import Boto3Error
 from botocore.exceptions import BotoCoreError, ClientError
@@ -64,7 +64,7 @@ from .reviewed import FACTS, PlanFacts, differences, plan_digest
 from .verify import Verified, verify_endpoint
 
 if TYPE_CHECKING:
-    from ..model.packaged import Metrics, PackagedModel
+    from ..model.packaged import ModelFiles
 
 _AWS_ERRORS = (ClientError, BotoCoreError, Boto3Error, AwsError)
 
@@ -83,6 +83,8 @@ class DeployRequest:
     timeout_seconds: float = 3600.0
     plan: str | None = None  # the reviewed dry run (its deploy id) this must match (--plan)
     command: str = ""  # what plans this again, for the execute line ("invoke deploy --env E")
+    # --model-package: serve this registry version (a number, "latest-approved" or an ARN)
+    model_package: str | None = None
 
 
 @dataclass(frozen=True)
@@ -91,13 +93,18 @@ class Source:
 
     templates: tuple[tuple[str, Path], ...]  # (stack name, template file)
     model_sha256: str
-    model: PackagedModel | None  # None: the artifact must already be in the bucket
+    model: ModelFiles | None  # None: the artifact must already be in the bucket
     commit: str
     ref: str | None
     kind: str = "deploy"
     rollback: Mapping[str, str] = field(default_factory=dict)  # "from" and "to" deploy ids
     lock_sha256: str = ""  # the uv.lock it was built with (digests.lock_sha256)
-    metrics: Metrics | None = None  # the model's hold-out metrics; None where unknown
+    # The model's hold-out metrics (model/packaged.Metrics as a dict, or what a package's
+    # statistics give); {} where unknown.
+    metrics: Mapping[str, Any] = field(default_factory=dict)
+    # Where the model came from (sources.py): kind "build", "artifact" or "package", and the
+    # uri, package and image of one trained elsewhere; {} where unknown.
+    model_source: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -529,7 +536,8 @@ def _record(run: Run, planned: Planned, progress: _Progress) -> DeployRecord:
         approvals=tuple(approval.as_record() for approval in planned.approvals),
         lock_sha256=source.lock_sha256,
         metrics={} if progress.interrupted else _rollout_metrics(run),
-        model_metrics=asdict(source.metrics) if source.metrics is not None else {},
+        model_metrics=dict(source.metrics),
+        model_source=dict(source.model_source),
         behaviour=planned.review.as_record() if planned.review is not None else {},
     )
 

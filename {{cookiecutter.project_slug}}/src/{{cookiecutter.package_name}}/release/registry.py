@@ -61,6 +61,7 @@ class ModelPackage:
     approval: str
     model_data_url: str
     metadata: Mapping[str, str] = field(default_factory=dict)
+    image: str = ""  # the image of its one container
 
     @property
     def model_sha256(self) -> str:
@@ -76,6 +77,7 @@ class ModelPackage:
             approval=str(described.get("ModelApprovalStatus", "")),
             model_data_url=str(containers[0].get("ModelDataUrl", "")) if containers else "",
             metadata=dict(described.get("CustomerMetadataProperties") or {}),
+            image=str(containers[0].get("Image", "")) if containers else "",
         )
 
 

@@ -123,6 +123,10 @@ def model_lines(review: ModelReview | None) -> list[str]:
         return []
     live = f"live {review.live_sha256[:12]}…" if review.live_sha256 else "nothing live"
     lines = [f"candidate model {review.candidate_sha256[:12]}… ({live})"]
+    origin = review.source
+    if origin.get("kind") in {"artifact", "package"}:
+        image = f", image {origin['image']}" if origin.get("image") else ""
+        lines.append(f"  from {origin['kind']} {origin.get('package') or origin['uri']}{image}")
     for label, key in SHOWN_METRICS:
         candidate = _metric(review.candidate_metrics, key)
         before = _metric(review.live_metrics, key) if review.live_sha256 else "-"

@@ -32,7 +32,6 @@ from rich.console import Console
 from ..config import Settings
 from ..digests import sha256_of
 from ..errors import Refusal
-from ..model.packaged import Metrics, metrics_of
 from ..naming import MODEL_NAME_DIGITS, SERVING, endpoint_name, stack_name, stack_names
 from .artifacts import require_artifact
 from .bundle import TEMPLATES
@@ -274,19 +273,17 @@ def _deploy_source(
             rollback={"from": serving.deploy_id, "to": target.deploy_id},
             lock_sha256=target.lock_sha256,
             metrics=recorded_metrics(records, target.model_sha256),
+            model_source=target.model_source,
         )
 
     return target.commit, build
 
 
-def recorded_metrics(records: Sequence[DeployRecord], sha256: str) -> Metrics | None:
-    """The hold-out metrics the newest record of model sha256 kept; None without any."""
-    for record in records:
-        if record.model_sha256 == sha256 and record.model_metrics:
-            metrics = metrics_of(record.model_metrics)
-            if metrics is not None:
-                return metrics
-    return None
+def recorded_metrics(records: Sequence[DeployRecord], sha256: str) -> Mapping[str, Any]:
+    """The hold-out metrics the newest record of model sha256 kept; {} without any."""
+    return next(
+        (r.model_metrics for r in records if r.model_sha256 == sha256 and r.model_metrics), {}
+    )
 
 
 def _drift(serving: DeployRecord, live: LiveState | None) -> str:
@@ -343,6 +340,14 @@ def _model_package_source(
                     f"its model {serving.model_sha256[:12]}…; roll back with --to <deploy-id> "
                     "instead"
                 )
+            if name == serving_stack and not names_image(document, package.image):
+                # Re-pointing keeps the live templates' image: a model another image served
+                # (a registry package's own, or the framework's) comes back with its deploy.
+                raise Refusal(
+                    f"version {number} of {registry.group} was served by image "
+                    f"{package.image}, which the templates of {serving.deploy_id} do not name; "
+                    "roll back with --to <deploy-id>, whose templates carry its image"
+                )
             path = (
                 _write_json(folder / "repointed" / archived.name, repointed) if count else archived
             )
@@ -357,9 +362,25 @@ def _model_package_source(
             rollback={"from": serving.deploy_id, "model_package": package.arn},
             lock_sha256=serving.lock_sha256,
             metrics=recorded_metrics(records, sha256),
+            model_source=next(
+                (r.model_source for r in records if r.model_sha256 == sha256 and r.model_source),
+                {},
+            ),
         )
 
     return serving.commit, build
+
+
+def names_image(template: Any, image: str) -> bool:
+    """Whether a template serves `image` ("" names none: nothing to check). The CDK writes an
+    AWS image with the URL suffix as a reference (Fn::Join), so the registry host before it
+    and the repository and tag after it are looked for apart."""
+    if not image:
+        return True
+    text = json.dumps(template)
+    host, _, path = image.partition("/")
+    registry = host.removesuffix(".amazonaws.com.cn").removesuffix(".amazonaws.com")
+    return image in text or (f'"{registry}.' in text and f'/{path}"' in text)
 
 
 def _write_json(path: Path, document: Any) -> Path:
