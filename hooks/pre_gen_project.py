@@ -29,6 +29,7 @@ ENV_VAR = re.compile(r"^[A-Z][A-Z0-9_]*$")
 # Keeps "<slug>-<env>-monitoring" and SageMaker names short, and generated lines within 100.
 MAX_SLUG_LENGTH = 32
 SUPPORTED_PYTHONS = ("3.11", "3.12", "3.13")
+FRAMEWORKS = ("sklearn", "xgboost", "pytorch")  # cookiecutter.json model_framework
 
 # Names the generated project cannot take without shadowing what it imports or ships.
 RESERVED_PACKAGES = frozenset(
@@ -179,6 +180,11 @@ def check_region(answers: Answers, images: Mapping[str, Mapping[str, str]]) -> s
             f"aws_region {region!r} has no SageMaker scikit-learn image in this template's "
             "table; choose a commercial region (e.g. us-east-1, eu-west-1)"
         )
+    if region not in images.get("serving", {region: ""}):
+        return (
+            f"aws_region {region!r} has no SageMaker {answers['model_framework']} serving image "
+            "in this template's table; answer model_framework=sklearn or choose another region"
+        )
     if answers["include_model_monitor"] == "y" and region not in images["model_monitor"]:
         return (
             f"aws_region {region!r} has no Model Monitor image in this template's table; "
@@ -239,6 +245,11 @@ def check_rollout(answers: Answers) -> str | None:
 
 
 def check_choices(answers: Answers) -> str | None:
+    if answers["model_framework"] not in FRAMEWORKS:
+        return (
+            f"model_framework {answers['model_framework']!r} is not one of "
+            f"{', '.join(FRAMEWORKS)} (e.g. sklearn)"
+        )
     if answers["include_model_monitor"] not in {"y", "n"}:
         return f"include_model_monitor {answers['include_model_monitor']!r} must be y or n"
     if answers["python_version"] not in SUPPORTED_PYTHONS:
@@ -283,7 +294,16 @@ def image_registries(answers: Mapping[str, object]) -> dict[str, dict[str, str]]
     """
     images = answers["_images"]
     assert isinstance(images, dict)
-    return {kind: entry["registries"] for kind, entry in images.items() if not kind.startswith("_")}
+    registries = {
+        kind: entry["registries"] for kind, entry in images.items() if not kind.startswith("_")
+    }
+    # The chosen framework's serving image, the one [model] in environments.toml names.
+    serving = answers.get("_serving_image", {})
+    assert isinstance(serving, dict)
+    kind = serving.get(answers.get("model_framework"))
+    if kind in registries:
+        registries["serving"] = registries[kind]
+    return registries
 
 
 def main(answers: Mapping[str, object]) -> int:

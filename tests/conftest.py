@@ -52,20 +52,22 @@ BAKES: dict[str, dict[str, str]] = {
     "defaults": {},
     # every switch off; all-at-once rollout
     "switches-off": {"include_model_monitor": "n", "rollout_strategy": "all-at-once"},
-    # an odd name, a linear rollout, another region and Python
+    # an odd name, a linear rollout, another region, Python and framework (XGBoost)
     "odd-name": {
         "project_name": "ACME Fraud-Scorer 2",
         "rollout_strategy": "linear",
         "rollout_step_percent": "25",
         "aws_region": "eu-west-1",
         "python_version": "3.12",
+        "model_framework": "xgboost",
     },
-    # the longest slug the hook allows: generated lines must still fit and format
+    # the longest slug the hook allows: generated lines must still fit and format; PyTorch
     "long-name": {
         "project_name": "Global Payments Risk Scoring Svc",
         "prod_instance_count": "3",
         "max_instance_count": "6",
         "python_version": "3.13",
+        "model_framework": "pytorch",
     },
 }
 

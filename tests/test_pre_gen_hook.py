@@ -81,6 +81,7 @@ def test_rule_names_the_answer_and_shows_a_good_value(
     [
         ({"python_version": "3.8"}, ["python_version", "3.11"]),
         ({"include_model_monitor": "maybe"}, ["include_model_monitor", "y or n"]),
+        ({"model_framework": "tensorflow"}, ["model_framework", "sklearn, xgboost, pytorch"]),
         ({"rollout_strategy": "big-bang"}, ["rollout_strategy", "canary"]),
     ],
 )
@@ -93,6 +94,17 @@ def test_choices_are_checked_even_when_cookiecutter_is_bypassed(
     assert problem is not None
     for word in words:
         assert word in problem
+
+
+def test_a_region_without_the_frameworks_serving_image_is_refused() -> None:
+    answers = default_answers(model_framework="pytorch")
+    images = hook.image_registries(answers)
+    assert images["serving"] == images["pytorch-2.6.0"]
+    problem = hook.check_region(answers, {**images, "serving": {}})
+    assert problem == (
+        "aws_region 'us-east-1' has no SageMaker pytorch serving image in this template's "
+        "table; answer model_framework=sklearn or choose another region"
+    )
 
 
 @pytest.mark.parametrize(

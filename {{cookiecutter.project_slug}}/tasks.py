@@ -154,6 +154,9 @@ def package(c: Context, outdir: str = "build/model") -> None:
         "model-package": "Serve a version of a SageMaker model package group instead of the "
         "environment's [model] source: a version number of its group, latest-approved, or a "
         "version's ARN; refused unless the version is Approved",
+        "replay-captured": "Also replay the newest N requests the endpoint captured (data "
+        "capture, in the artifact bucket) through the live and the candidate model, beside the "
+        "golden requests (default: 0, none)",
     },
 )
 def deploy(
@@ -165,6 +168,7 @@ def deploy(
     timeout_minutes: int = 60,
     plan: str = "",
     model_package: str = "",
+    replay_captured: int = 0,
 ) -> None:
     """Governed deploy: preflight, synth, package, change-set plan; --execute applies it."""
     from {{ cookiecutter.package_name }} import commands
@@ -178,6 +182,7 @@ def deploy(
             timeout_minutes=timeout_minutes,
             plan=plan or None,
             model_package=model_package or None,
+            replay_captured=replay_captured,
         )
 
 

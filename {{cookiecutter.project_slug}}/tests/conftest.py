@@ -20,6 +20,7 @@ import pytest
 # Through the infra package, which points jsii at the bundled Node.js before aws_cdk loads;
 # test modules may import aws_cdk directly because pytest imports this file first.
 from {{ cookiecutter.package_name }}.config import Settings, config_path, load, parse
+from {{ cookiecutter.package_name }}.images import serving_image
 from {{ cookiecutter.package_name }}.infra.app import synthesize_into
 from {{ cookiecutter.package_name }}.infra.assembly import SynthesizedStack
 
@@ -157,6 +158,12 @@ def aws(moto_url: str) -> str:
     """The moto server, emptied: every test starts from an account with nothing in it."""
     urllib.request.urlopen(urllib.request.Request(f"{moto_url}/moto-api/reset", method="POST"))
     return moto_url
+
+
+def framework_image(region: str = "us-east-1") -> str:
+    """The image [model] serves a built (or artifact) model with, in a region."""
+    serving = load(PROJECT_ROOT).serving
+    return serving_image(serving.framework, serving.version, region)
 
 
 def local_document(url: str) -> dict[str, Any]:

@@ -96,7 +96,11 @@ BAD_VALUES = [
     ("environments.prod.account", DELETE, ["environments.prod.account", "missing"]),
     ("environments.prod.account", "12345", ["environments.prod.account", "123456789012"]),
     ("environments.prod.region", "us-east", ["environments.prod.region", "us-east-1"]),
-    ("environments.prod.region", "xx-nowhere-9", ["environments.prod.region", "scikit-learn"]),
+    (
+        "environments.prod.region",
+        "xx-nowhere-9",
+        ["environments.prod.region", "serving image in images.json"],
+    ),
     ("environments.dev.endpoint.instance_type", "m5.large", ["instance_type", "ml.m5.large"]),
     ("environments.prod.rollout.strategy", "big-bang", ["rollout.strategy", "canary"]),
     ("environments.prod.rollout.wait_seconds", 4000, ["wait_seconds", "0..3600"]),

@@ -4,6 +4,8 @@ model/replay.py), against the local AWS."""
 
 from __future__ import annotations
 
+import base64
+import io
 import json
 import tarfile
 from dataclasses import asdict, replace
@@ -11,7 +13,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from rich.console import Console
 
+from {{ cookiecutter.package_name }} import commands
+from {{ cookiecutter.package_name }}.bucket_layout import data_capture_prefix
 from {{ cookiecutter.package_name }}.config import Settings
 from {{ cookiecutter.package_name }}.errors import ConfigError, Refusal
 from {{ cookiecutter.package_name }}.model.commands import package_command
@@ -21,17 +26,19 @@ from {{ cookiecutter.package_name }}.model.packaged import Metrics, PackagedMode
 from {{ cookiecutter.package_name }}.model.replay import (
     CannotReplay,
     Request,
+    captured_request,
     compare,
     extract,
     load_golden,
     run_handler,
 )
 from {{ cookiecutter.package_name }}.model.settings import Gate, load, load_config, parse_config
-from {{ cookiecutter.package_name }}.release.deploy import Result
+from {{ cookiecutter.package_name }}.release.deploy import DeployRequest, Result, deploy
 from {{ cookiecutter.package_name }}.release.ledger import ledger_of
 
 from .conftest import PROJECT_ROOT
-from .test_release_deploy import commit, refused, retrained, run
+from .conftest import aws_client as client
+from .test_release_deploy import BUCKET, CONFIRM, commit, refused, retrained, run
 from .test_release_destroy import settings_with
 from .test_release_rollback import roll
 
@@ -308,3 +315,80 @@ def test_a_truncated_archive_cannot_be_replayed(tmp_path: Path) -> None:
     with pytest.raises(CannotReplay, match=r"^broken\.tar\.gz cannot be extracted"):
         extract(broken, tmp_path / "x")
     assert tarfile.is_tarfile(packaged.path)
+
+
+# --- captured requests (--replay-captured N) -----------------------------------------------------
+
+
+def capture_line(body: str, content_type: str, encoding: str) -> str:
+    """One data-capture record as SageMaker writes it (input only)."""
+    data = base64.b64encode(body.encode()).decode() if encoding == "BASE64" else body
+    captured = {"observedContentType": content_type, "mode": "INPUT", "data": data}
+    return json.dumps(
+        {
+            "captureData": {"endpointInput": {**captured, "encoding": encoding}},
+            "eventMetadata": {"eventId": "e", "inferenceTime": "2026-12-06T10:00:00Z"},
+            "eventVersion": "0",
+        }
+    )
+
+
+def test_a_captured_record_is_read_in_each_encoding() -> None:
+    rows = '{"instances": [[1, 2.5, 2, 0, 12.0]]}'
+    assert captured_request(capture_line(rows, JSON_TYPE, "JSON")) == Request(
+        JSON_TYPE, rows.encode()
+    )
+    assert captured_request(capture_line(rows, JSON_TYPE, "BASE64")) == Request(
+        JSON_TYPE, rows.encode()
+    )
+    csv = captured_request(capture_line("1,2.5,2,0,12.0", "text/csv", "CSV"))
+    assert csv == Request("text/csv", b"1,2.5,2,0,12.0")
+    assert captured_request("not json") is None
+    assert captured_request('{"captureData": {}}') is None
+
+
+def replay(settings: Settings, repo: Path, captured: int, *, execute: bool = False) -> Any:
+    output = io.StringIO()
+    outcome = deploy(
+        settings,
+        DeployRequest(environment="local", execute=execute, replay_captured=captured),
+        root=repo,
+        environ=CONFIRM,
+        out=Console(file=output, width=250),
+        package=retrained,
+    )
+    return outcome, output.getvalue()
+
+
+def test_captured_requests_are_replayed_beside_the_golden_ones(
+    aws: str, local_settings: Settings, repo: Path
+) -> None:
+    run(local_settings, repo, execute=True)
+    commit(repo, "model-change.txt", "regularization = 0.05\n")
+    _, said = replay(local_settings, repo, 5)
+    assert "captured requests: no captured requests in the bucket yet" in said
+    sessions = [json.loads(r.body)["instances"] for r in load_golden(PROJECT_ROOT)[0:3]]
+    lines = [
+        capture_line(json.dumps({"instances": sessions[0]}), JSON_TYPE, "JSON"),
+        capture_line(json.dumps({"instances": sessions[1]}), JSON_TYPE, "BASE64"),
+        capture_line(",".join(map(str, sessions[2][0])), "text/csv", "CSV"),
+    ]
+    # SageMaker's layout under the capture URI: <endpoint>/<variant>/yyyy/mm/dd/hh/<file>.jsonl
+    key = f"{data_capture_prefix('local')}endpoint/AllTraffic/2026/12/06/10/capture.jsonl"
+    client(aws, "s3").put_object(Bucket=BUCKET, Key=key, Body="\n".join(lines).encode())
+    outcome, said = replay(local_settings, repo, 2, execute=True)
+    assert "captured requests: " in said and " of 11 sessions change decision" in said
+    assert outcome.record is not None
+    assert outcome.record.behaviour["captured"]["sessions"] == 11  # the newest two: 10 + 1 rows
+
+
+def test_replay_captured_out_of_range_is_one_line(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"^--replay-captured -1: replay 0 to 10000 captured"):
+        commands.deploy(
+            tmp_path,
+            "local",
+            execute=False,
+            upload_artifacts=True,
+            timeout_minutes=1,
+            replay_captured=-1,
+        )

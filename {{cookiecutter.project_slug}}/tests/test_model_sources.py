@@ -18,13 +18,12 @@ from {{ cookiecutter.package_name }}.access.policies import deploy_policy, scope
 from {{ cookiecutter.package_name }}.access.template import resource_types
 from {{ cookiecutter.package_name }}.config import Settings, parse
 from {{ cookiecutter.package_name }}.errors import ConfigError
-from {{ cookiecutter.package_name }}.images import sklearn_image
 from {{ cookiecutter.package_name }}.model.package import package_model
 from {{ cookiecutter.package_name }}.model.packaged import PackagedModel
 from {{ cookiecutter.package_name }}.model.settings import load
 from {{ cookiecutter.package_name }}.release.deploy import DeployOutcome, DeployRequest, deploy
 
-from .conftest import CONFIG_PATH, PROJECT_ROOT, local_document
+from .conftest import CONFIG_PATH, PROJECT_ROOT, framework_image, local_document
 from .conftest import aws_client as client
 from .test_release_deploy import BUCKET, CONFIRM, commit, refused, run
 from .test_release_rollback import roll
@@ -32,7 +31,8 @@ from .test_release_rollback import roll
 TRAINING = "acme-training-123456789012"  # where a training job writes its outputs
 GROUP = "threat-models"  # the model package group a training pipeline writes
 ARTIFACTS = f"s3://{TRAINING}/"  # where it writes the models, metrics and baselines
-XGBOOST_IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1"
+# A team's own serving image, unlike any framework's a bake can choose.
+PACKAGE_IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/threat-scorer:7"
 SERVING_ENV = {
     "SAGEMAKER_PROGRAM": "inference.py",
     "SAGEMAKER_SUBMIT_DIRECTORY": "/opt/ml/model/code",
@@ -97,7 +97,7 @@ def register(
     *,
     status: str = "PendingManualApproval",
     group: str = GROUP,
-    image: str = XGBOOST_IMAGE,
+    image: str = PACKAGE_IMAGE,
     metrics: bool = True,
 ) -> str:
     """What a training pipeline's RegisterModel step does: a new version of the group."""
@@ -176,7 +176,7 @@ def test_an_artifact_is_served_from_its_content_address_with_the_framework_image
     assert record.model_metrics == {"accuracy": 0.9, "roc_auc": 0.92}
     container = served(aws, record.endpoint["name"])
     assert container["ModelDataUrl"] == f"s3://{BUCKET}/models/{packaged.sha256}/model.tar.gz"
-    assert container["Image"] == sklearn_image("us-east-1")
+    assert container["Image"] == framework_image()
     objects = {o["Key"] for o in client(aws, "s3").list_objects_v2(Bucket=BUCKET)["Contents"]}
     assert f"models/{packaged.sha256}/baseline/statistics.json" in objects
 
@@ -259,10 +259,10 @@ def test_a_package_must_be_approved_and_then_serves_its_own_image(
         "kind": "package",
         "uri": f"{prefix}output/model.tar.gz",
         "package": arn,
-        "image": XGBOOST_IMAGE,
+        "image": PACKAGE_IMAGE,
     }
     container = served(aws, record.endpoint["name"])
-    assert container["Image"] == XGBOOST_IMAGE
+    assert container["Image"] == PACKAGE_IMAGE
     assert container["Environment"] == SERVING_ENV
     assert container["ModelDataUrl"] == f"s3://{BUCKET}/models/{packaged.sha256}/model.tar.gz"
     assert record.model_metrics == {"accuracy": 0.9, "roc_auc": 0.92}
@@ -330,7 +330,7 @@ def test_a_package_without_metrics_or_in_another_region_is_refused(
     )
     message = refused(aws, lambda: run(settings, repo))
     assert "has no ModelMetrics.ModelQuality.Statistics; the quality gate needs" in message
-    elsewhere = XGBOOST_IMAGE.replace("us-east-1", "eu-west-1")
+    elsewhere = PACKAGE_IMAGE.replace("us-east-1", "eu-west-1")
     approve(aws, register(aws, prefix, image=elsewhere))
     settings = with_model(
         aws, {"source": "package", "group": GROUP, "artifacts": ARTIFACTS, "version": 2}
@@ -355,16 +355,16 @@ def test_rollback_crosses_source_kinds_and_restores_each_image(
     from_package, _ = run(settings, repo, execute=True)
     assert built.record is not None and from_package.record is not None
     endpoint = built.record.endpoint["name"]
-    assert served(aws, endpoint)["Image"] == XGBOOST_IMAGE
+    assert served(aws, endpoint)["Image"] == PACKAGE_IMAGE
     back, _ = roll(settings, repo, execute=True)
     assert back.record is not None and back.record.model_sha256 == built.record.model_sha256
     assert back.record.model_source == {"kind": "build"}
-    assert served(aws, endpoint)["Image"] == sklearn_image("us-east-1")
+    assert served(aws, endpoint)["Image"] == framework_image()
     # The served group's version 2 is the package's model: re-pointing the live (built)
     # templates at it would serve it with the wrong image.
     message = refused(aws, lambda: roll(settings, repo, to_model_package=2))
     assert message == (
-        f"version 2 of {settings.project.name}-local was served by image {XGBOOST_IMAGE}, "
+        f"version 2 of {settings.project.name}-local was served by image {PACKAGE_IMAGE}, "
         f"which the templates of {back.record.deploy_id} do not name; roll back with --to "
         "<deploy-id>, "
         "whose templates carry its image"
@@ -372,7 +372,7 @@ def test_rollback_crosses_source_kinds_and_restores_each_image(
     forth, _ = roll(settings, repo, execute=True)
     assert forth.record is not None and forth.record.model_sha256 == packaged.sha256
     assert forth.record.model_source["kind"] == "package"
-    assert served(aws, endpoint)["Image"] == XGBOOST_IMAGE
+    assert served(aws, endpoint)["Image"] == PACKAGE_IMAGE
 
 
 def test_a_package_with_files_outside_its_pipeline_prefix_is_refused(
@@ -421,3 +421,72 @@ def test_the_deploy_role_reads_only_its_model_source(aws: str) -> None:
         )
     sibling = f"arn:aws:s3:::{TRAINING}/run-8/output/model.tar.gz"
     assert evaluate([policy], Request("s3:GetObject", sibling)) is Decision.IMPLICIT
+
+
+# --- the framework that serves a built or artifact model ([model]) ----------------------------
+
+PINNED = "123456789012.dkr.ecr.us-east-1.amazonaws.com/team-scorer@sha256:" + "c" * 64
+
+
+def serving_with(aws: str, table: dict[str, Any]) -> Settings:
+    """The settings with this [model], and only the local environment: an image serves one
+    region, and a bake's other environments may be in another."""
+    document = local_document(aws)
+    document["model"] = table
+    document["environments"] = {"local": document["environments"]["local"]}
+    document["release"]["environment"] = "local"
+    return parse(document, CONFIG_PATH)
+
+
+@pytest.mark.parametrize(
+    ("table", "problem"),
+    [
+        ({"framework": "tensorflow", "version": "2"}, "model.framework: 'tensorflow' is not valid"),
+        (
+            {"framework": "xgboost", "version": "0.9"},
+            "model.version: images.json has no xgboost serving image '0.9' (it has 1.7-1, 3.0-5)",
+        ),
+        (
+            {"framework": "image", "image": PINNED.split("@", maxsplit=1)[0] + ":latest"},
+            "model.image: '123456789012.dkr.ecr.us-east-1.amazonaws.com/team-scorer:latest' is "
+            "not valid",
+        ),
+        (
+            {"framework": "image", "image": PINNED.replace("us-east-1", "eu-west-1")},
+            "environments.local.region: 'us-east-1' is not the region of [model] image",
+        ),
+        ({"framework": "xgboost", "version": "1.7-1", "image": PINNED}, "model.image: unknown key"),
+    ],
+)
+def test_a_bad_serving_table_is_one_line(aws: str, table: dict[str, Any], problem: str) -> None:
+    with pytest.raises(ConfigError) as raised:
+        serving_with(aws, table)
+    assert problem in str(raised.value)
+    assert "\n" not in str(raised.value)
+
+
+@pytest.mark.parametrize(
+    ("table", "image"),
+    [
+        (
+            {"framework": "xgboost", "version": "1.7-1"},
+            "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1",
+        ),
+        (
+            {"framework": "pytorch", "version": "2.6.0"},
+            "763104351884.dkr.ecr.us-east-1.amazonaws.com/pytorch-inference:2.6.0-cpu-py312",
+        ),
+        ({"framework": "image", "image": PINNED}, PINNED),
+    ],
+)
+def test_a_built_model_is_served_by_the_configured_framework(
+    aws: str, repo: Path, table: dict[str, Any], image: str
+) -> None:
+    outcome, _ = run(serving_with(aws, table), repo, execute=True)
+    assert outcome.record is not None
+    container = served(aws, outcome.record.endpoint["name"])
+    assert container["Image"] == image
+    own = table["framework"] == "image"  # a team's own container gets no handler settings
+    assert container.get("Environment", {}) == (
+        {} if own else SERVING_ENV | {"SAGEMAKER_CONTAINER_LOG_LEVEL": "20"}
+    )

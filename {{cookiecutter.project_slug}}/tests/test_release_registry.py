@@ -20,7 +20,6 @@ from rich.console import Console
 
 from {{ cookiecutter.package_name }}.config import Settings, parse
 from {{ cookiecutter.package_name }}.errors import DeployError, Refusal
-from {{ cookiecutter.package_name }}.images import sklearn_image
 from {{ cookiecutter.package_name }}.release.deploy import Result
 from {{ cookiecutter.package_name }}.release.ledger import DeployRecord, Outcome, ledger_of
 from {{ cookiecutter.package_name }}.release.registry import (
@@ -32,7 +31,7 @@ from {{ cookiecutter.package_name }}.release.registry import (
     version_of,
 )
 
-from .conftest import CONFIG_PATH, local_document
+from .conftest import CONFIG_PATH, framework_image, local_document
 from .conftest import aws_client as client
 from .test_release_deploy import (
     BUCKET,
@@ -110,7 +109,7 @@ def test_a_deploy_registers_its_model_as_version_1(
     }
     specification = described["InferenceSpecification"]
     (container,) = specification["Containers"]
-    assert container["Image"] == sklearn_image("us-east-1")  # what the serving stack runs
+    assert container["Image"] == framework_image()  # what the serving stack runs
     assert container["ModelDataUrl"] == (f"s3://{BUCKET}/models/{record.model_sha256}/model.tar.gz")
     assert container["Environment"]["SAGEMAKER_PROGRAM"] == "inference.py"
     assert specification["SupportedContentTypes"] == ["application/json", "text/csv"]

@@ -9,10 +9,9 @@ from typing import Any
 import pytest
 
 from {{ cookiecutter.package_name }}.config import RolloutStrategy, Settings
-from {{ cookiecutter.package_name }}.images import sklearn_image
 from {{ cookiecutter.package_name }}.naming import MODEL_SHA256_TAG, VARIANT_NAME
 
-from .conftest import ENVIRONMENTS, MODEL_SHA256, only_resource, resources_of_type
+from .conftest import ENVIRONMENTS, MODEL_SHA256, framework_image, only_resource, resources_of_type
 
 
 def serving(template_json: dict[str, Any], env: str) -> dict[str, Any]:
@@ -33,10 +32,10 @@ def test_model_serves_content_addressed_artifact_with_region_correct_image(
     container = only_resource(serving(template_json, env), "AWS::SageMaker::Model")["Properties"][
         "PrimaryContainer"
     ]
-    account = sklearn_image(region).split(".")[0]
+    account, _, path = framework_image(region).partition(".dkr.ecr.")
     image = flat(container["Image"])
     assert f"{account}.dkr.ecr.{region}." in image
-    assert "/sagemaker-scikit-learn:" in image
+    assert "/" + path.split("/", 1)[1] in image  # the [model] framework's repository and tag
     data_url = flat(container["ModelDataUrl"])
     assert f"models/{MODEL_SHA256}/model.tar.gz" in data_url
     assert f"s3://{settings.project.name}-{env}-" in data_url

@@ -19,10 +19,12 @@ from rich.console import Console
 from rich.table import Table
 
 from .config import Settings, load
+from .errors import ConfigError
 from .output import new_console
 
 # Logs (CI, pipes) are wider than rich's 80-column default; a terminal or COLUMNS decides.
 console = new_console()
+MAX_REPLAYED = 10_000  # --replay-captured: each captured request is read from S3
 
 
 def synth(
@@ -138,12 +140,17 @@ def deploy(
     timeout_minutes: int,
     plan: str | None = None,
     model_package: str | None = None,
+    replay_captured: int = 0,
 ) -> None:
     """Plan (and with execute, apply, verify and record) a deploy of one environment; plan
     names the reviewed dry run it must match, model_package a registry version to serve."""
     from .release.deploy import DeployRequest
     from .release.deploy import deploy as run_deploy
 
+    if not 0 <= replay_captured <= MAX_REPLAYED:
+        raise ConfigError(
+            f"--replay-captured {replay_captured}: replay 0 to {MAX_REPLAYED} captured requests"
+        )
     request = DeployRequest(
         environment=environment,
         execute=execute,
@@ -151,6 +158,7 @@ def deploy(
         timeout_seconds=timeout_minutes * 60.0,
         plan=plan,
         model_package=model_package,
+        replay_captured=replay_captured,
     )
     started = time.monotonic()
     outcome = run_deploy(load(root), request, root=root, environ=os.environ, out=console)
@@ -220,7 +228,6 @@ def note(root: Path, environment: str, *, deploy_id: str, text: str) -> None:
 
 def tag(root: Path, *, bump: str, execute: bool) -> None:
     """Plan (and with execute, create and push) the next release tag for HEAD."""
-    from .errors import ConfigError
     from .release.tag import TagRequest
     from .release.tag import tag as run_tag
     from .release.versioning import Bump

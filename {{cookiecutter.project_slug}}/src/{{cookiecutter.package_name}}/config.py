@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ConfigError
-from .images import has_model_monitor_image, has_sklearn_image
+from .images import IMAGE, framework_versions, has_model_monitor_image, has_serving_image
 
 # Relative to the project root: the folder of the tasks.py invoke loaded (or of app.py for
 # the CDK CLI), passed down by the caller. Never derived from this package's __file__: with
@@ -270,6 +270,18 @@ class Governance:
 
 
 @dataclass(frozen=True)
+class Serving:
+    """[model]: what serves every environment's model unless its source brings its own
+    container (a registry package): a SageMaker framework image of a version, from
+    images.json for each region, running the model's code/inference.py; or a team's own
+    image (framework "image"), by an ECR URI pinned by digest."""
+
+    framework: str = "sklearn"
+    version: str = "1.2-1"
+    image: str = ""  # framework "image" only
+
+
+@dataclass(frozen=True)
 class Settings:
     path: Path
     project: Project
@@ -277,6 +289,7 @@ class Settings:
     github: GitHubSettings
     governance: Governance
     environments: Mapping[str, Environment]
+    serving: Serving = Serving()
 
     def environment(self, name: str) -> Environment:
         """The named environment; an unknown name is an error listing the known ones."""
@@ -426,11 +439,22 @@ def _check_approval_policy(table: _Table, policy: Policy) -> None:
             )
 
 
-def _environment(name: str, table: _Table) -> Environment:
+def _environment(name: str, table: _Table, serving: Serving) -> Environment:
     account = table.string("account", _ACCOUNT, "123456789012")
     region = table.string("region", _REGION, "us-east-1")
-    if not has_sklearn_image(region):
-        raise table.fail("region", f"{region!r} has no SageMaker scikit-learn image")
+    if serving.framework == IMAGE:
+        if f".dkr.ecr.{region}." not in serving.image:
+            raise table.fail(
+                "region",
+                f"{region!r} is not the region of [model] image {serving.image} (SageMaker "
+                "serves a model only from an image in its own region)",
+            )
+    elif not has_serving_image(serving.framework, serving.version, region):
+        raise table.fail(
+            "region",
+            f"{region!r} has no {serving.framework} {serving.version} serving image in "
+            "images.json; change [model] or the region",
+        )
     endpoint_url = (
         table.string("endpoint_url", _URL, "http://127.0.0.1:5123")
         if table.has("endpoint_url")
@@ -732,12 +756,13 @@ def parse(document: Mapping[str, Any], path: Path) -> Settings:
         enforce_admins=t.boolean("enforce_admins"),
     )
     t.done()
+    serving = _serving(root.table("model"))
     envs_table = root.table("environments")
     environments: dict[str, Environment] = {}
     for name in envs_table.names():
         if not _ENV_NAME.match(name):
             raise envs_table.fail(name, "environment names are 2-12 lowercase letters/digits")
-        environments[name] = _environment(name, envs_table.table(name))
+        environments[name] = _environment(name, envs_table.table(name), serving)
     envs_table.done()
     root.done()
     if not environments:
@@ -757,7 +782,36 @@ def parse(document: Mapping[str, Any], path: Path) -> Settings:
         github=github,
         governance=governance,
         environments=environments,
+        serving=serving,
     )
+
+
+# An ECR image pinned by digest: a tag can be moved to other bytes, a digest cannot.
+_PINNED_IMAGE = re.compile(
+    r"^\d{12}\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com(\.cn)?/[a-z0-9][a-z0-9._/-]*"
+    r"@sha256:[0-9a-f]{64}$"
+)
+_FRAMEWORKS = ("sklearn", "xgboost", "pytorch", IMAGE)
+
+
+def _serving(t: _Table) -> Serving:
+    """[model]: a framework and a version images.json has, or "image" and a pinned URI."""
+    framework = t.string("framework", re.compile(f"^({'|'.join(_FRAMEWORKS)})$"), "xgboost")
+    if framework == IMAGE:
+        image = t.string(
+            "image", _PINNED_IMAGE, "123456789012.dkr.ecr.us-east-1.amazonaws.com/repo@sha256:…"
+        )
+        t.done()
+        return Serving(framework, "", image)
+    version = t.string("version", re.compile(r"^\S+$"), "1.7-1")
+    known = framework_versions(framework)
+    if version not in known:
+        raise t.fail(
+            "version",
+            f"images.json has no {framework} serving image {version!r} (it has {', '.join(known)})",
+        )
+    t.done()
+    return Serving(framework, version)
 
 
 def read_toml(path: Path) -> dict[str, Any]:

@@ -1,4 +1,5 @@
-"""Region-correct container images: SageMaker scikit-learn serving and Model Monitor.
+"""Region-correct container images: the SageMaker framework images that serve a model
+(scikit-learn, XGBoost, PyTorch, each of the versions images.json has) and Model Monitor.
 
 The registry accounts are data (images.json), copied from the SageMaker Python SDK's image
 tables, so a new region is a one-line change there, not code.
@@ -61,17 +62,49 @@ def _image(kind: str, region: str, url_suffix: str) -> str:
     return f"{account}.dkr.ecr.{region}.{url_suffix}/{entry['repository']}:{entry['tag']}"
 
 
-def has_sklearn_image(region: str) -> bool:
-    return region in _table()["sklearn"]["registries"]
+IMAGE = "image"  # [model] framework: a team's own image, by its ECR URI pinned by digest
+
+
+def framework_versions(framework: str) -> list[str]:
+    """The versions images.json has a serving image of for a framework ([] if none)."""
+    return sorted(
+        entry["version"]
+        for kind, entry in _table().items()
+        if not kind.startswith("_") and entry.get("framework") == framework
+    )
+
+
+def _serving_kind(framework: str, version: str) -> str:
+    """The images.json entry of a framework's version (KeyError if it has none)."""
+    for kind, entry in _table().items():
+        if not kind.startswith("_") and (entry.get("framework"), entry.get("version")) == (
+            framework,
+            version,
+        ):
+            return kind
+    raise KeyError(f"{framework} {version}")
+
+
+def has_serving_image(framework: str, version: str, region: str) -> bool:
+    try:
+        return region in _table()[_serving_kind(framework, version)]["registries"]
+    except KeyError:
+        return False
+
+
+def serving_image(
+    framework: str, version: str, region: str, url_suffix: str = "amazonaws.com"
+) -> str:
+    """The framework's serving image of that version for a region (KeyError if none)."""
+    return _image(_serving_kind(framework, version), region, url_suffix)
+
+
+def serving_repository_arn(framework: str, version: str, region: str, partition: str) -> str:
+    return ecr_repository_arn(_serving_kind(framework, version), region, partition)
 
 
 def has_model_monitor_image(region: str) -> bool:
     return region in _table()["model_monitor"]["registries"]
-
-
-def sklearn_image(region: str, url_suffix: str = "amazonaws.com") -> str:
-    """The scikit-learn inference image for a region (KeyError if it has none)."""
-    return _image("sklearn", region, url_suffix)
 
 
 def model_monitor_image(region: str, url_suffix: str = "amazonaws.com") -> str:

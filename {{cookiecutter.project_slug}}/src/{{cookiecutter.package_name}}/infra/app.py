@@ -132,6 +132,7 @@ def add_environment(
         project=project,
         environment=environment,
         model_sha256=model_sha256,
+        serving=settings.serving,
         container=container,
         **stack_kwargs(SERVING, "the SageMaker endpoint, alarms, autoscaling, dashboard"),
     )

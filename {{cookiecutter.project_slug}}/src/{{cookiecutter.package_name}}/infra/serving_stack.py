@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from aws_cdk import ArnFormat, Stack
@@ -12,8 +12,14 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from ..bucket_layout import MODELS_PREFIX, data_capture_prefix, model_key
-from ..config import Environment, Project
-from ..images import Container, ecr_repository_arn, image_repository_arn, sklearn_image
+from ..config import Environment, Project, Serving
+from ..images import (
+    IMAGE,
+    Container,
+    image_repository_arn,
+    serving_image,
+    serving_repository_arn,
+)
 from ..naming import VARIANT_NAME, endpoint_name
 from .alarms import EndpointAlarms
 from .artifacts_stack import import_artifacts_bucket
@@ -47,12 +53,14 @@ class ServingStack(Stack):
         project: Project,
         environment: Environment,
         model_sha256: str,
+        serving: Serving,
         container: Container | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(scope, id, **kwargs)
         name = endpoint_name(project, environment)
         self.bucket = import_artifacts_bucket(self, project, environment)
+        image, serving_environment, repository = self._container(serving, environment, container)
         self.alarms = EndpointAlarms(
             self,
             "Alarms",
@@ -64,12 +72,8 @@ class ServingStack(Stack):
             self,
             "Model",
             endpoint_name=name,
-            image_uri=(
-                container.image
-                if container is not None
-                else sklearn_image(environment.region, self.url_suffix)
-            ),
-            serving_environment=dict(container.environment) if container is not None else None,
+            image_uri=image,
+            serving_environment=serving_environment,
             model_data_url=self.bucket.s3_url_for_object(model_key(model_sha256)),
             model_sha256=model_sha256,
             settings=environment.endpoint,
@@ -82,7 +86,7 @@ class ServingStack(Stack):
         # A deployment watches the alarms, so they must exist before the endpoint changes.
         self.endpoint.endpoint.node.add_dependency(self.alarms)
         self._grant_runtime_access(
-            self.endpoint.policy, self.bucket, environment, self.alarms.names, container
+            self.endpoint.policy, self.bucket, environment, self.alarms.names, repository
         )
         # Read the model and write captured requests under the bucket's key; encrypt the
         # captured data and the volume with it ("the SageMaker execution role must include
@@ -120,13 +124,31 @@ class ServingStack(Stack):
             ],
         )
 
+    def _container(
+        self, serving: Serving, environment: Environment, container: Container | None
+    ) -> tuple[str, Mapping[str, str] | None, str]:
+        """(image, container environment, its repository's ARN): a source's own container
+        (a registry package), else [model]'s framework image of the region running this
+        project's handler (environment None: model_endpoint's), else a team's own image."""
+        if container is not None:
+            repository = image_repository_arn(container.image, self.partition)
+            return container.image, dict(container.environment), repository
+        if serving.framework == IMAGE:
+            return serving.image, {}, image_repository_arn(serving.image, self.partition)
+        framework, version, region = serving.framework, serving.version, environment.region
+        return (
+            serving_image(framework, version, region, self.url_suffix),
+            None,
+            serving_repository_arn(framework, version, region, self.partition),
+        )
+
     def _grant_runtime_access(
         self,
         policy: iam.Policy,
         bucket: s3.IBucket,
         environment: Environment,
         alarm_names: Sequence[str],
-        container: Container | None,
+        repository: str,
     ) -> None:
         """What the model container needs at run time, and nothing more."""
         allow(
@@ -134,12 +156,7 @@ class ServingStack(Stack):
             [
                 read_objects(bucket, f"{MODELS_PREFIX}*"),
                 write_objects(bucket, f"{data_capture_prefix(environment.name)}*"),
-                *pull_image(
-                    self,
-                    ecr_repository_arn("sklearn", environment.region, self.partition)
-                    if container is None
-                    else image_repository_arn(container.image, self.partition),
-                ),
+                *pull_image(self, repository),
                 write_logs(self, environment, "/aws/sagemaker/Endpoints/*"),
                 put_metrics("StringEquals", "/aws/sagemaker/Endpoints"),
                 # "Ensure that your IAM execution role has permission to perform the

@@ -64,6 +64,20 @@ def load_golden(root: Path) -> list[Request]:
     return requests
 
 
+def captured_request(line: str) -> Request | None:
+    """The request of one data-capture record (a JSON line SageMaker writes under the
+    endpoint's capture prefix: captureData.endpointInput with observedContentType, data and
+    its encoding, CSV, JSON or BASE64); None when the line is not one."""
+    try:
+        record = json.loads(line)
+        captured = record["captureData"]["endpointInput"]
+        data, encoding = str(captured["data"]), str(captured.get("encoding", "")).upper()
+        body = base64.b64decode(data) if encoding == "BASE64" else data.encode("utf-8")
+        return Request(str(captured.get("observedContentType") or JSON), body)
+    except (ValueError, KeyError, TypeError):
+        return None
+
+
 # Runs in the child process: the archive's handler, one answer per request, as JSON on stdout.
 _RUNNER = """
 import base64, importlib.util, json, os, sys

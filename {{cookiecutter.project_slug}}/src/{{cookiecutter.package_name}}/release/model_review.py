@@ -24,10 +24,19 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
-from ..bucket_layout import model_key
+from ..bucket_layout import data_capture_prefix, model_key
 from ..errors import Refusal
 from ..model.gate import check_gate
-from ..model.replay import BehaviourDiff, CannotReplay, compare, extract, load_golden, run_handler
+from ..model.replay import (
+    BehaviourDiff,
+    CannotReplay,
+    Request,
+    captured_request,
+    compare,
+    extract,
+    load_golden,
+    run_handler,
+)
 from ..model.settings import ModelConfig, load_config
 from ..naming import endpoint_name
 from .live import live_record, read_live
@@ -45,6 +54,10 @@ class ModelReview:
     live_metrics: Mapping[str, Any] = field(default_factory=dict)
     behaviour: BehaviourDiff | None = None
     note: str = ""  # why there is no behaviour diff
+    # The same comparison on a sample of the environment's captured requests
+    # (--replay-captured N), and why there is none when N was asked for.
+    captured: BehaviourDiff | None = None
+    captured_note: str = ""
     max_flip_percent: int = 100
     source: Mapping[str, str] = field(default_factory=dict)  # Source.model_source
 
@@ -52,15 +65,21 @@ class ModelReview:
         """The behaviour diff as a record keeps it ({"note": ...} without one)."""
         if self.behaviour is None:
             return {"note": self.note}
-        return {
+        kept: dict[str, Any] = {
             **asdict(self.behaviour),
             "flipped": self.behaviour.flipped,
             "live_sha256": self.live_sha256,
         }
+        if self.captured is not None:
+            kept["captured"] = {**asdict(self.captured), "flipped": self.captured.flipped}
+        elif self.captured_note:
+            kept["captured"] = {"note": self.captured_note}
+        return kept
 
 
-def review_model(run: Run, source: Source, folder: Path) -> ModelReview:
-    """Gate and compare the source's model (see the module doc); a Refusal changes nothing."""
+def review_model(run: Run, source: Source, folder: Path, captured: int = 0) -> ModelReview:
+    """Gate and compare the source's model (see the module doc), on the golden requests and
+    on the newest `captured` requests the endpoint captured; a Refusal changes nothing."""
     kind, sha256, metrics = source.kind, source.model_sha256, source.metrics
     archive = source.model.path if source.model is not None else None
     config = load_config(run.root)
@@ -79,49 +98,81 @@ def review_model(run: Run, source: Source, folder: Path) -> ModelReview:
         max_flip_percent=run.environment.policy.max_flip_percent,
         source=dict(source.model_source),
     )
-    review = _compared(run, review, config, archive, folder)
-    behaviour = review.behaviour
-    if (
-        kind == "deploy"
-        and behaviour is not None
-        and behaviour.flip_percent > review.max_flip_percent
-    ):
-        raise Refusal(
-            f"the candidate changes the decision on {behaviour.flipped} of {behaviour.sessions} "
-            f"golden sessions ({behaviour.flip_percent:.1f} %) at threshold "
-            f"{behaviour.threshold:g}, above {run.environment.name}'s policy.max_flip_percent "
-            f"{review.max_flip_percent}; review the change, or raise the bound in a reviewed commit"
-        )
+    review = _compared(run, review, config, archive, folder, captured=captured)
+    for which, diff in (("golden", review.behaviour), ("captured", review.captured)):
+        if kind == "deploy" and diff is not None and diff.flip_percent > review.max_flip_percent:
+            raise Refusal(
+                f"the candidate changes the decision on {diff.flipped} of {diff.sessions} "
+                f"{which} sessions ({diff.flip_percent:.1f} %) at threshold {diff.threshold:g}, "
+                f"above {run.environment.name}'s policy.max_flip_percent "
+                f"{review.max_flip_percent}; review the change, or raise the bound in a "
+                "reviewed commit"
+            )
     return review
 
 
 def _compared(
-    run: Run, review: ModelReview, config: ModelConfig, archive: Path | None, folder: Path
+    run: Run,
+    review: ModelReview,
+    config: ModelConfig,
+    archive: Path | None,
+    folder: Path,
+    *,
+    captured: int,
 ) -> ModelReview:
-    """The review with its behaviour diff, or with the note saying why there is none."""
+    """The review with its behaviour diffs (golden, and `captured` captured requests when
+    asked), or with the notes saying why there are none."""
     if not review.live_sha256:
         return replace(review, note="nothing serves yet: no live model to compare with")
     if review.live_sha256 == review.candidate_sha256:
         return replace(review, note="the same model serves now: its answers do not change")
-    requests = load_golden(run.root)
+    golden = load_golden(run.root)
+    sampled = captured_sample(run, captured) if captured else []
     work = folder / "replay"  # removed after: the bundle names the archives by sha256
+    threshold = config.behaviour.threshold
     try:
-        with run.out.status(
-            "replaying the golden requests through the live and the candidate model…"
-        ):
-            live = run_handler(
-                extract(_fetch(run, review.live_sha256, work / "live.tar.gz"), work / "live"),
-                requests,
-            )
+        with run.out.status("replaying requests through the live and the candidate model…"):
+            live_dir = extract(_fetch(run, review.live_sha256, work / "live.tar.gz"), work / "live")
             candidate_archive = archive or _fetch(
                 run, review.candidate_sha256, work / "candidate.tar.gz"
             )
-            candidate = run_handler(extract(candidate_archive, work / "candidate"), requests)
+            candidate_dir = extract(candidate_archive, work / "candidate")
+            diff = compare(
+                run_handler(live_dir, golden), run_handler(candidate_dir, golden), threshold
+            )
+            review = replace(review, behaviour=diff)
+            if captured and not sampled:
+                return replace(review, captured_note="no captured requests in the bucket yet")
+            if sampled:
+                on_captured = compare(
+                    run_handler(live_dir, sampled), run_handler(candidate_dir, sampled), threshold
+                )
+                review = replace(review, captured=on_captured)
     except CannotReplay as reason:
         return replace(review, note=f"cannot replay here: {reason}")
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    return replace(review, behaviour=compare(live, candidate, config.behaviour.threshold))
+    return review
+
+
+def captured_sample(run: Run, count: int) -> list[Request]:
+    """The newest `count` requests the endpoint captured (data capture writes them under
+    the environment's capture prefix, one JSON line each, in hourly folders, so the newest
+    keys sort last)."""
+    s3, bucket = run.ledger.s3, run.ledger.bucket
+    keys: list[str] = []
+    for page in s3.get_paginator("list_objects_v2").paginate(
+        Bucket=bucket, Prefix=data_capture_prefix(run.environment.name)
+    ):
+        keys += [str(item["Key"]) for item in page.get("Contents", [])]
+    sample: list[Request] = []
+    for key in sorted(keys, reverse=True):
+        body = s3.get_object(Bucket=bucket, Key=key)["Body"].read().decode("utf-8", "replace")
+        found = [r for r in map(captured_request, reversed(body.splitlines())) if r is not None]
+        sample += found[: count - len(sample)]
+        if len(sample) >= count:
+            break
+    return sample
 
 
 def _fetch(run: Run, sha256: str, target: Path) -> Path:

@@ -85,6 +85,8 @@ class DeployRequest:
     command: str = ""  # what plans this again, for the execute line ("invoke deploy --env E")
     # --model-package: serve this registry version (a number, "latest-approved" or an ARN)
     model_package: str | None = None
+    # --replay-captured N: also replay the newest N captured requests through both models
+    replay_captured: int = 0
 
 
 @dataclass(frozen=True)
@@ -216,7 +218,7 @@ def plan_source(run: Run, request: DeployRequest, source: Source, folder: Path) 
             "deploy from source with --upload-artifacts to upload it",
         )
     _check_endpoint_update(run, source)
-    review = review_model(run, source, folder)
+    review = review_model(run, source, folder, request.replay_captured)
     if run.environment.bootstrap is not None:
         guardrails.check_roles_bounded(
             run.environment.name,

@@ -137,6 +137,11 @@ def model_lines(review: ModelReview | None) -> list[str]:
     else:
         bound = review.max_flip_percent
         lines.append(f"  golden requests: {behaviour.describe()}; bound {bound} %")
+        if review.captured is not None:
+            said = review.captured.describe()
+            lines.append(f"  captured requests: {said}; bound {bound} %")
+        elif review.captured_note:
+            lines.append(f"  captured requests: {review.captured_note}")
     return lines
 
 
