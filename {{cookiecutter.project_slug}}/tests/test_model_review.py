@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from botocore.exceptions import ClientError
 from rich.console import Console
 
 from {{ cookiecutter.package_name }} import commands
@@ -33,6 +34,7 @@ from {{ cookiecutter.package_name }}.model.replay import (
     run_handler,
 )
 from {{ cookiecutter.package_name }}.model.settings import Gate, load, load_config, parse_config
+from {{ cookiecutter.package_name }}.release import model_review
 from {{ cookiecutter.package_name }}.release.deploy import DeployRequest, Result, deploy
 from {{ cookiecutter.package_name }}.release.ledger import ledger_of
 
@@ -392,3 +394,18 @@ def test_replay_captured_out_of_range_is_one_line(tmp_path: Path) -> None:
             timeout_minutes=1,
             replay_captured=-1,
         )
+
+
+def test_captured_requests_the_role_may_not_read_are_said_not_refused(
+    aws: str, local_settings: Settings, repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    run(local_settings, repo, execute=True)
+    commit(repo, "model-change.txt", "regularization = 0.05\n")
+
+    def denied(*_: object) -> None:
+        raise ClientError({"Error": {"Code": "AccessDenied", "Message": "no"}}, "ListObjectsV2")
+
+    monkeypatch.setattr(model_review, "captured_sample", denied)
+    outcome, said = replay(local_settings, repo, 5)
+    assert outcome.result is Result.DRY_RUN
+    assert "captured requests: cannot read captured requests (AccessDenied)" in said

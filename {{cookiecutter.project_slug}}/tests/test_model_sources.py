@@ -11,16 +11,18 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from botocore.exceptions import ClientError
 from rich.console import Console
 
 from {{ cookiecutter.package_name }}.access.evaluate import Decision, Request, evaluate
 from {{ cookiecutter.package_name }}.access.policies import deploy_policy, scope_of
 from {{ cookiecutter.package_name }}.access.template import resource_types
 from {{ cookiecutter.package_name }}.config import Settings, parse
-from {{ cookiecutter.package_name }}.errors import ConfigError
+from {{ cookiecutter.package_name }}.errors import AwsError, ConfigError
 from {{ cookiecutter.package_name }}.model.package import package_model
 from {{ cookiecutter.package_name }}.model.packaged import PackagedModel
 from {{ cookiecutter.package_name }}.model.settings import load
+from {{ cookiecutter.package_name }}.release import sources
 from {{ cookiecutter.package_name }}.release.deploy import DeployOutcome, DeployRequest, deploy
 
 from .conftest import CONFIG_PATH, PROJECT_ROOT, framework_image, local_document
@@ -489,4 +491,24 @@ def test_a_built_model_is_served_by_the_configured_framework(
     own = table["framework"] == "image"  # a team's own container gets no handler settings
     assert container.get("Environment", {}) == (
         {} if own else SERVING_ENV | {"SAGEMAKER_CONTAINER_LOG_LEVEL": "20"}
+    )
+
+
+def test_a_version_that_does_not_exist_or_cannot_be_read_is_one_line(
+    aws: str, local_settings: Settings, repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    missing = f"arn:aws:sagemaker:us-east-1:123456789012:model-package/{GROUP}/9"
+    message = refused(aws, lambda: deploy_package(local_settings, repo, missing))
+    assert message.startswith(f"model package {missing} does not exist (")
+
+    def denied(*_: object, **__: object) -> None:
+        error = {"Code": "AccessDeniedException", "Message": "not authorized"}
+        raise ClientError({"Error": error}, "DescribeModelPackage")
+
+    monkeypatch.setattr(sources, "resolve_package", denied)
+    with pytest.raises(AwsError) as raised:
+        deploy_package(local_settings, repo, missing)
+    assert str(raised.value) == (
+        "cannot read the model source (package): An error occurred (AccessDeniedException) "
+        "when calling the DescribeModelPackage operation: not authorized"
     )

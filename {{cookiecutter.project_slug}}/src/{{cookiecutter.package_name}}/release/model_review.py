@@ -39,6 +39,7 @@ from ..model.replay import (
 )
 from ..model.settings import ModelConfig, load_config
 from ..naming import endpoint_name
+from .aws import error_code
 from .live import live_record, read_live
 from .preflight import Run
 
@@ -127,7 +128,12 @@ def _compared(
     if review.live_sha256 == review.candidate_sha256:
         return replace(review, note="the same model serves now: its answers do not change")
     golden = load_golden(run.root)
-    sampled = captured_sample(run, captured) if captured else []
+    try:
+        sampled = captured_sample(run, captured) if captured else []
+    except ClientError as error:  # e.g. a deploy role, which may not read captured traffic
+        sampled, unread = [], f"cannot read captured requests ({error_code(error)})"
+    else:
+        unread = ""
     work = folder / "replay"  # removed after: the bundle names the archives by sha256
     threshold = config.behaviour.threshold
     try:
@@ -142,7 +148,8 @@ def _compared(
             )
             review = replace(review, behaviour=diff)
             if captured and not sampled:
-                return replace(review, captured_note="no captured requests in the bucket yet")
+                said = unread or "no captured requests in the bucket yet"
+                return replace(review, captured_note=said)
             if sampled:
                 on_captured = compare(
                     run_handler(live_dir, sampled), run_handler(candidate_dir, sampled), threshold

@@ -37,7 +37,7 @@ from botocore.exceptions import ClientError
 
 from ..config import ARTIFACT, LATEST_APPROVED, PACKAGE, PACKAGE_GROUP, Environment, ModelSource
 from ..digests import sha256_of
-from ..errors import Refusal
+from ..errors import AwsError, Refusal
 from ..images import Container, ecr_image_parts
 from ..model.gate import ACCURACY, ROC_AUC
 from ..model.packaged import ARCHIVE, BASELINE_DIR, ModelFiles
@@ -274,8 +274,12 @@ def chosen_source(environment: Environment, model_package: str | None) -> ModelS
 def fetch_external(
     aws: Aws, environment: Environment, source: ModelSource, outdir: Path
 ) -> External:
-    """An artifact or a package source, fetched into outdir and checked (module doc)."""
-    if source.kind == ARTIFACT:
-        return fetch_artifact(aws, source, outdir)
-    described = resolve_package(aws, environment, source.version, source.group)
-    return fetch_package(aws, environment, described, outdir, source.artifacts)
+    """An artifact or a package source, fetched into outdir and checked (module doc); AWS
+    refusing a read (a role without access to the group or the bucket) is one line."""
+    try:
+        if source.kind == ARTIFACT:
+            return fetch_artifact(aws, source, outdir)
+        described = resolve_package(aws, environment, source.version, source.group)
+        return fetch_package(aws, environment, described, outdir, source.artifacts)
+    except ClientError as error:
+        raise AwsError(f"cannot read the model source ({source.kind}): {one_line(error)}") from None
