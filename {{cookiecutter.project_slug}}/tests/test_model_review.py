@@ -5,6 +5,7 @@ model/replay.py), against the local AWS."""
 from __future__ import annotations
 
 import base64
+import hashlib
 import io
 import json
 import tarfile
@@ -144,7 +145,7 @@ def test_compare_counts_flips_both_ways_and_the_shift() -> None:
     assert diff.max_abs_shift == pytest.approx(0.1)
     assert diff.mean_shift == pytest.approx((0.1 + 0.02 - 0.05) / 4)
     assert diff.describe().startswith("2 of 4 sessions change decision at threshold 0.5 (50.0 %")
-    with pytest.raises(ValueError, match="3 live scores but 2 candidate scores"):
+    with pytest.raises(CannotReplay, match="the candidate answers 2 scores where the live model"):
         compare([0.1, 0.2, 0.3], [0.1, 0.2], 0.5)
 
 
@@ -168,16 +169,23 @@ def _archive(tmp_path: Path, handler: str) -> Path:
 @pytest.mark.parametrize(
     ("handler", "reason"),
     [
-        ("import xgboost\n", "its handler failed here: ModuleNotFoundError: No module named"),
+        (
+            "import xgboost\n",
+            "its handler needs what its container has: ModuleNotFoundError: No module named",
+        ),
         (
             "def model_fn(d):\n    return None\n"
             "def transform_fn(m, b, c, a):\n    return ('<html/>', 'text/html')\n",
             "its answer to request 1 is not scores",
         ),
         (
-            "import sys\ndef model_fn(d):\n    print('chatter')\n"
-            "def transform_fn(m, b, c, a):\n    return '[0.5]'\n",
-            "its handler's process printed what is not its answers",
+            "def model_fn(d):\n    return None\n"
+            "def transform_fn(m, b, c, a):\n    return '[NaN]'\n",
+            "its answer to request 1 is not scores (a score is not a number from 0 to 1)",
+        ),
+        (
+            "def model_fn(d):\n    raise RuntimeError('no model.json')\n",
+            "its handler failed here: RuntimeError: no model.json",
         ),
     ],
 )
@@ -188,6 +196,24 @@ def test_a_handler_that_cannot_run_here_is_reported_in_one_line(
         run_handler(_archive(tmp_path, handler), [Request(JSON_TYPE, b'{"instances": [[1]]}')])
     assert str(raised.value).startswith(reason)
     assert "\n" not in str(raised.value)
+
+
+def test_a_handler_runs_with_nothing_of_the_deploys_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Archive code (another team's, a registry's) sees no credentials or tokens, no
+    site-packages (boto3), and may print without spoiling its answers."""
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "the-deploy-roles-secret")
+    handler = (
+        "import os, importlib.util\n"
+        "def model_fn(d):\n    print('loading')\n    return 1\n"
+        "def transform_fn(m, b, c, a):\n"
+        "    seen = os.environ.get('AWS_SECRET_ACCESS_KEY') is not None\n"
+        "    boto = importlib.util.find_spec('boto3') is not None\n"
+        "    return str([float(seen), float(boto)])\n"
+    )
+    model = _archive(tmp_path, handler)
+    assert run_handler(model, [Request(JSON_TYPE, b"{}")]) == [0.0, 0.0]
 
 
 def test_a_handler_with_input_predict_output_functions_is_replayed(tmp_path: Path) -> None:
@@ -409,3 +435,35 @@ def test_captured_requests_the_role_may_not_read_are_said_not_refused(
     outcome, said = replay(local_settings, repo, 5)
     assert outcome.result is Result.DRY_RUN
     assert "captured requests: cannot read captured requests (AccessDenied)" in said
+
+
+def broken(out: Path) -> PackagedModel:
+    """A candidate whose handler no longer answers the requests the live model answers."""
+    packaged = retrained(out)
+    files = {"model.json": (out / "model.json").read_bytes()}
+    files["code/inference.py"] = (
+        b"def model_fn(d):\n    return None\n"
+        b"def transform_fn(m, b, c, a):\n    return ('{\"error\": \"bad\"}', 'application/json')\n"
+    )
+    archive = build_archive(files)
+    packaged.path.write_bytes(archive)
+    return replace(packaged, sha256=hashlib.sha256(archive).hexdigest())
+
+
+def test_a_candidate_failing_where_the_live_model_answers_is_refused_under_a_bound(
+    aws: str, repo: Path
+) -> None:
+    strict = settings_with(aws, max_flip_percent=5)
+    run(strict, repo, execute=True)
+    commit(repo, "model-change.txt", "a broken handler\n")
+    message = refused(aws, lambda: run(strict, repo, package=broken))
+    assert message == (
+        "the candidate fails on the golden requests: its answer to request 1 is not scores "
+        '(not {"scores": [numbers]} or [numbers]); local\'s policy.max_flip_percent 5 cannot '
+        "hold for answers it does not give"
+    )
+    # Without a bound it is shown, not refused.
+    loose = settings_with(aws, max_flip_percent=100)
+    outcome, said = run(loose, repo, package=broken)
+    assert outcome.result is Result.DRY_RUN
+    assert "golden requests: the candidate fails on the golden requests: its answer" in said

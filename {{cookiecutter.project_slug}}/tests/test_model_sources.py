@@ -4,6 +4,7 @@ against the local AWS; the endpoint's model must name the intended artifact and 
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 from dataclasses import replace
@@ -19,7 +20,7 @@ from {{ cookiecutter.package_name }}.access.policies import deploy_policy, scope
 from {{ cookiecutter.package_name }}.access.template import resource_types
 from {{ cookiecutter.package_name }}.config import Settings, parse
 from {{ cookiecutter.package_name }}.errors import AwsError, ConfigError
-from {{ cookiecutter.package_name }}.model.package import package_model
+from {{ cookiecutter.package_name }}.model.package import build_archive, package_model
 from {{ cookiecutter.package_name }}.model.packaged import PackagedModel
 from {{ cookiecutter.package_name }}.model.settings import load
 from {{ cookiecutter.package_name }}.release import sources
@@ -366,10 +367,9 @@ def test_rollback_crosses_source_kinds_and_restores_each_image(
     # templates at it would serve it with the wrong image.
     message = refused(aws, lambda: roll(settings, repo, to_model_package=2))
     assert message == (
-        f"version 2 of {settings.project.name}-local was served by image {PACKAGE_IMAGE}, "
-        f"which the templates of {back.record.deploy_id} do not name; roll back with --to "
-        "<deploy-id>, "
-        "whose templates carry its image"
+        f"version 2 of {settings.project.name}-local was served by image {PACKAGE_IMAGE} "
+        f"with its own container environment, which the templates of {back.record.deploy_id} "
+        "do not name; roll back with --to <deploy-id>, whose templates carry them"
     )
     forth, _ = roll(settings, repo, execute=True)
     assert forth.record is not None and forth.record.model_sha256 == packaged.sha256
@@ -511,4 +511,54 @@ def test_a_version_that_does_not_exist_or_cannot_be_read_is_one_line(
     assert str(raised.value) == (
         "cannot read the model source (package): An error occurred (AccessDeniedException) "
         "when calling the DescribeModelPackage operation: not authorized"
+    )
+
+
+def test_a_package_whose_code_is_outside_its_archive_is_refused(
+    aws: str, repo: Path, tmp_path: Path
+) -> None:
+    """The SageMaker Python SDK registers script-mode models without repacking: the code is a
+    sourcedir.tar.gz that SAGEMAKER_SUBMIT_DIRECTORY names in S3."""
+    prefix, _ = upload_run(aws, tmp_path, "run-5")
+    arn = register(aws, prefix)
+    sagemaker = client(aws, "sagemaker")
+    approve(aws, arn)
+    described = sagemaker.describe_model_package(ModelPackageName=arn)
+    container = described["InferenceSpecification"]["Containers"][0]
+    remote = f"{prefix}source/sourcedir.tar.gz"
+    spec = {
+        "Containers": [
+            {**container, "Environment": {**SERVING_ENV, "SAGEMAKER_SUBMIT_DIRECTORY": remote}}
+        ],
+        "SupportedContentTypes": ["application/json"],
+        "SupportedResponseMIMETypes": ["application/json"],
+    }
+    request = {
+        "ModelPackageGroupName": GROUP,
+        "ModelApprovalStatus": "Approved",
+        "InferenceSpecification": spec,
+        "ModelMetrics": described["ModelMetrics"],
+        "DriftCheckBaselines": described["DriftCheckBaselines"],
+    }
+    sagemaker.create_model_package(**request)
+    table = {"source": "package", "group": GROUP, "artifacts": ARTIFACTS, "version": 2}
+    message = refused(aws, lambda: run(with_model(aws, table), repo))
+    assert message.endswith(
+        f"container environment SAGEMAKER_SUBMIT_DIRECTORY names {remote}, code outside its "
+        "model.tar.gz; register the model with its code packed into the archive "
+        "(code/inference.py)"
+    )
+
+
+def test_an_artifact_without_its_handler_is_refused(aws: str, repo: Path, tmp_path: Path) -> None:
+    s3 = client(aws, "s3")
+    prefix, _ = upload_run(aws, tmp_path, "run-6")
+    bare = tmp_path / "bare.tar.gz"
+    bare.write_bytes(build_archive({"model.json": b"{}"}))
+    s3.upload_file(str(bare), TRAINING, "run-6/output/model.tar.gz")
+    sha = hashlib.sha256(bare.read_bytes()).hexdigest()
+    message = refused(aws, lambda: run(with_model(aws, artifact_table(prefix, sha)), repo))
+    assert message == (
+        f"{prefix}output/model.tar.gz has no code/inference.py, which the framework image runs; "
+        "package the model with its handler, as invoke package does"
     )

@@ -15,6 +15,9 @@ from __future__ import annotations
 
 import base64
 import json
+import math
+import os
+import resource
 import subprocess
 import sys
 import tarfile
@@ -30,7 +33,11 @@ TIMEOUT_SECONDS = 120.0
 
 
 class CannotReplay(Exception):
-    """A model's handler cannot run here; str() is one line saying why."""
+    """A model's handler cannot be judged here; str() is one line saying why."""
+
+
+class CannotRunHere(CannotReplay):
+    """The handler needs what this machine does not have (a library its container ships)."""
 
 
 @dataclass(frozen=True)
@@ -81,6 +88,7 @@ def captured_request(line: str) -> Request | None:
 # Runs in the child process: the archive's handler, one answer per request, as JSON on stdout.
 _RUNNER = """
 import base64, importlib.util, json, os, sys
+answers_out, sys.stdout = sys.stdout, sys.stderr  # what the handler prints is not an answer
 model_dir = sys.argv[1]
 code = os.path.join(model_dir, "code")
 sys.path.insert(0, code)
@@ -106,8 +114,17 @@ for item in json.load(sys.stdin):
     if not isinstance(answer, str):
         answer = json.dumps(answer)
     answers.append({"status": status, "body": answer})
-json.dump(answers, sys.stdout)
+json.dump(answers, answers_out)
 """
+# What the child may use: no credentials or tokens from this process's environment (a CI
+# deploy's AWS and GitHub secrets), no site-packages (-S: the standard library only, as the
+# example's handler needs), a home and working folder of its own, and CPU and memory limits.
+_CHILD_LIMITS = ((resource.RLIMIT_CPU, 60), (resource.RLIMIT_AS, 2 * 1024**3))
+
+
+def _limit() -> None:
+    for limit, value in _CHILD_LIMITS:
+        resource.setrlimit(limit, (value, value))
 
 
 def extract(archive: Path, folder: Path) -> Path:
@@ -116,6 +133,8 @@ def extract(archive: Path, folder: Path) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     try:
         with tarfile.open(archive, "r:gz") as tar:
+            # The "data" filter (Python 3.11.4+, which uv.lock's Python is) refuses absolute
+            # paths, links out of the folder and special files.
             tar.extractall(folder, filter="data")
     except (OSError, EOFError, tarfile.TarError) as error:  # a truncated gzip is an EOFError
         raise CannotReplay(f"{archive.name} cannot be extracted ({error})") from None
@@ -131,6 +150,8 @@ def _scores(body: str) -> list[float]:
         isinstance(value, int | float) and not isinstance(value, bool) for value in document
     ):
         raise ValueError('not {"scores": [numbers]} or [numbers]')
+    if not all(math.isfinite(value) and 0.0 <= value <= 1.0 for value in document):
+        raise ValueError("a score is not a number from 0 to 1")
     return [float(value) for value in document]
 
 
@@ -146,20 +167,28 @@ def run_handler(model_dir: Path, requests: Sequence[Request]) -> list[float]:
             for r in requests
         ]
     )
+    home = model_dir.parent / f"{model_dir.name}-home"
+    home.mkdir(exist_ok=True)
     try:
         done = subprocess.run(
-            [sys.executable, "-I", "-c", _RUNNER, str(model_dir)],
+            [sys.executable, "-I", "-S", "-c", _RUNNER, str(model_dir.resolve())],
             input=payload,
             capture_output=True,
             text=True,
             timeout=TIMEOUT_SECONDS,
             check=False,
+            cwd=home,
+            env={"PATH": os.defpath, "HOME": str(home.resolve()), "LANG": "C.UTF-8"},
+            preexec_fn=_limit,
         )
     except subprocess.TimeoutExpired:
         raise CannotReplay(f"its handler did not answer within {TIMEOUT_SECONDS:.0f} s") from None
     if done.returncode != 0:
         lines = done.stderr.strip().splitlines()
-        raise CannotReplay(f"its handler failed here: {lines[-1] if lines else 'no output'}")
+        last = lines[-1] if lines else f"exit status {done.returncode}"
+        if last.startswith(("ModuleNotFoundError", "ImportError")):
+            raise CannotRunHere(f"its handler needs what its container has: {last}")
+        raise CannotReplay(f"its handler failed here: {last}")
     try:
         answers = json.loads(done.stdout)
     except ValueError:
@@ -205,9 +234,13 @@ class BehaviourDiff:
 
 
 def compare(live: Sequence[float], candidate: Sequence[float], threshold: float) -> BehaviourDiff:
-    """The shift and the flips between two models' scores of the same sessions."""
+    """The shift and the flips between two models' scores of the same sessions; CannotReplay
+    when the candidate does not score each session the live model scored."""
     if len(live) != len(candidate):
-        raise ValueError(f"{len(live)} live scores but {len(candidate)} candidate scores")
+        raise CannotReplay(
+            f"the candidate answers {len(candidate)} scores where the live model answers "
+            f"{len(live)}, one per session"
+        )
     shifts = [new - old for old, new in zip(live, candidate, strict=True)]
     return BehaviourDiff(
         sessions=len(shifts),

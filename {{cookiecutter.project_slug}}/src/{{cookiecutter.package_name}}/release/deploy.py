@@ -20,6 +20,7 @@ from rich.console import Console
 from .. import caching
 from ..config import BUILD, Settings
 from ..digests import lock_sha256
+from ..images import IMAGE
 from ..infra.synth_cache import cached_synth
 from .ledger import new_deploy_id
 from .pipeline import DeployOutcome, DeployRequest, Result, Source, run_pipeline
@@ -82,7 +83,13 @@ def working_tree(
         container, origin = None, {"kind": BUILD}
     else:
         with run.out.status(f"fetching the model ({chosen.kind})…"):
-            external = fetch_external(run.aws, run.environment, chosen, folder / "model")
+            external = fetch_external(
+                run.aws,
+                run.environment,
+                chosen,
+                folder / "model",
+                own_image=run.settings.serving.framework == IMAGE,
+            )
         files, metrics = external.files, dict(external.metrics)
         container, origin = external.container, dict(external.origin)
         said = f"from {origin.get('package') or origin['uri']}"

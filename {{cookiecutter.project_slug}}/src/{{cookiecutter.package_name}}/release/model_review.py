@@ -30,6 +30,7 @@ from ..model.gate import check_gate
 from ..model.replay import (
     BehaviourDiff,
     CannotReplay,
+    CannotRunHere,
     Request,
     captured_request,
     compare,
@@ -46,6 +47,8 @@ from .preflight import Run
 if TYPE_CHECKING:
     from .pipeline import Source
 
+MAX_PERCENT = 100  # policy.max_flip_percent that never refuses
+
 
 @dataclass(frozen=True)
 class ModelReview:
@@ -59,6 +62,9 @@ class ModelReview:
     # (--replay-captured N), and why there is none when N was asked for.
     captured: BehaviourDiff | None = None
     captured_note: str = ""
+    # Why the candidate failed on requests the live model answers ("" when it did not): a
+    # deploy under a flip bound is refused for it, as a flip on every such request would be.
+    failed: str = ""
     max_flip_percent: int = 100
     source: Mapping[str, str] = field(default_factory=dict)  # Source.model_source
 
@@ -100,6 +106,12 @@ def review_model(run: Run, source: Source, folder: Path, captured: int = 0) -> M
         source=dict(source.model_source),
     )
     review = _compared(run, review, config, archive, folder, captured=captured)
+    bounded = kind == "deploy" and review.max_flip_percent < MAX_PERCENT
+    if bounded and review.failed:
+        raise Refusal(
+            f"{review.failed}; {run.environment.name}'s policy.max_flip_percent "
+            f"{review.max_flip_percent} cannot hold for answers it does not give"
+        )
     for which, diff in (("golden", review.behaviour), ("captured", review.captured)):
         if kind == "deploy" and diff is not None and diff.flip_percent > review.max_flip_percent:
             raise Refusal(
@@ -122,7 +134,9 @@ def _compared(
     captured: int,
 ) -> ModelReview:
     """The review with its behaviour diffs (golden, and `captured` captured requests when
-    asked), or with the notes saying why there are none."""
+    asked), or with the notes saying why there are none. A candidate whose handler fails on
+    requests the live model answers (an error, another number of scores, a score outside
+    0..1) gets `failed`; one that needs a library this machine lacks only gets a note."""
     if not review.live_sha256:
         return replace(review, note="nothing serves yet: no live model to compare with")
     if review.live_sha256 == review.candidate_sha256:
@@ -133,33 +147,73 @@ def _compared(
     except ClientError as error:  # e.g. a deploy role, which may not read captured traffic
         sampled, unread = [], f"cannot read captured requests ({error_code(error)})"
     else:
-        unread = ""
+        unread = "" if sampled or not captured else "no captured requests in the bucket yet"
     work = folder / "replay"  # removed after: the bundle names the archives by sha256
-    threshold = config.behaviour.threshold
     try:
         with run.out.status("replaying requests through the live and the candidate model…"):
-            live_dir = extract(_fetch(run, review.live_sha256, work / "live.tar.gz"), work / "live")
+            try:
+                live_dir = extract(
+                    _fetch(run, review.live_sha256, work / "live.tar.gz"), work / "live"
+                )
+                live = run_handler(live_dir, golden)
+            except CannotReplay as reason:
+                return replace(review, note=f"cannot replay the live model here: {reason}")
             candidate_archive = archive or _fetch(
                 run, review.candidate_sha256, work / "candidate.tar.gz"
             )
             candidate_dir = extract(candidate_archive, work / "candidate")
-            diff = compare(
-                run_handler(live_dir, golden), run_handler(candidate_dir, golden), threshold
-            )
-            review = replace(review, behaviour=diff)
-            if captured and not sampled:
-                said = unread or "no captured requests in the bucket yet"
-                return replace(review, captured_note=said)
-            if sampled:
-                on_captured = compare(
-                    run_handler(live_dir, sampled), run_handler(candidate_dir, sampled), threshold
-                )
-                review = replace(review, captured=on_captured)
-    except CannotReplay as reason:
-        return replace(review, note=f"cannot replay here: {reason}")
+            review = _judged(review, config, golden, candidate_dir, live)
+            if review.behaviour is not None and sampled:
+                review = _on_captured(review, config, sampled, live_dir, candidate_dir)
+            elif review.behaviour is not None and unread:
+                review = replace(review, captured_note=unread)
+    except CannotReplay as reason:  # the candidate's archive itself
+        said = f"the candidate's archive cannot be replayed: {reason}"
+        return replace(review, note=said, failed=said)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return review
+
+
+def _judged(
+    review: ModelReview,
+    config: ModelConfig,
+    golden: list[Request],
+    candidate_dir: Path,
+    live: list[float],
+) -> ModelReview:
+    """The golden diff, or why the candidate could not be judged on it."""
+    try:
+        scores = run_handler(candidate_dir, golden)
+        return replace(review, behaviour=compare(live, scores, config.behaviour.threshold))
+    except CannotRunHere as reason:
+        return replace(review, note=f"cannot replay the candidate here: {reason}")
+    except CannotReplay as reason:
+        said = f"the candidate fails on the golden requests: {reason}"
+        return replace(review, note=said, failed=said)
+
+
+def _on_captured(
+    review: ModelReview,
+    config: ModelConfig,
+    sampled: list[Request],
+    live_dir: Path,
+    candidate_dir: Path,
+) -> ModelReview:
+    """The captured diff, or (in captured_note) why there is none."""
+    try:
+        live = run_handler(live_dir, sampled)
+    except CannotReplay as reason:
+        return replace(review, captured_note=f"the live model cannot answer them here: {reason}")
+    try:
+        scores = run_handler(candidate_dir, sampled)
+        diff = compare(live, scores, config.behaviour.threshold)
+    except CannotRunHere as reason:
+        return replace(review, captured_note=f"cannot replay the candidate here: {reason}")
+    except CannotReplay as reason:
+        said = f"the candidate fails on captured requests the live model answers: {reason}"
+        return replace(review, captured_note=said, failed=said)
+    return replace(review, captured=diff)
 
 
 def captured_sample(run: Run, count: int) -> list[Request]:

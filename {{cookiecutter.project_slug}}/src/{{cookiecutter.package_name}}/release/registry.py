@@ -62,6 +62,7 @@ class ModelPackage:
     model_data_url: str
     metadata: Mapping[str, str] = field(default_factory=dict)
     image: str = ""  # the image of its one container
+    environment: Mapping[str, str] = field(default_factory=dict)  # and its environment
 
     @property
     def model_sha256(self) -> str:
@@ -78,6 +79,7 @@ class ModelPackage:
             model_data_url=str(containers[0].get("ModelDataUrl", "")) if containers else "",
             metadata=dict(described.get("CustomerMetadataProperties") or {}),
             image=str(containers[0].get("Image", "")) if containers else "",
+            environment=dict(containers[0].get("Environment") or {}) if containers else {},
         )
 
 

@@ -340,13 +340,21 @@ def _model_package_source(
                     f"its model {serving.model_sha256[:12]}…; roll back with --to <deploy-id> "
                     "instead"
                 )
-            if name == serving_stack and not names_image(document, package.image):
+            if (
+                name == serving_stack
+                and package.image
+                and (
+                    not names_image(document, package.image)
+                    or model_environment(document) != dict(package.environment)
+                )
+            ):
                 # Re-pointing keeps the live templates' image: a model another image served
                 # (a registry package's own, or the framework's) comes back with its deploy.
                 raise Refusal(
                     f"version {number} of {registry.group} was served by image "
-                    f"{package.image}, which the templates of {serving.deploy_id} do not name; "
-                    "roll back with --to <deploy-id>, whose templates carry its image"
+                    f"{package.image} with its own container environment, which the templates "
+                    f"of {serving.deploy_id} do not name; roll back with --to <deploy-id>, "
+                    "whose templates carry them"
                 )
             path = (
                 _write_json(folder / "repointed" / archived.name, repointed) if count else archived
@@ -369,6 +377,15 @@ def _model_package_source(
         )
 
     return serving.commit, build
+
+
+def model_environment(template: Any) -> dict[str, str]:
+    """The container environment of the template's SageMaker Model ({} without one)."""
+    for resource in template.get("Resources", {}).values():
+        if resource.get("Type") == "AWS::SageMaker::Model":
+            container = resource.get("Properties", {}).get("PrimaryContainer", {})
+            return dict(container.get("Environment") or {})
+    return {}
 
 
 def names_image(template: Any, image: str) -> bool:

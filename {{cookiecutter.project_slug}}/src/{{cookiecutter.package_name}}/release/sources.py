@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import json
 import re
+import tarfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -128,7 +129,7 @@ def _fetch(aws: Aws, model_uri: str, baseline: Mapping[str, str], outdir: Path) 
     return ModelFiles(path=archive, sha256=sha256_of(archive), baseline=files)
 
 
-def fetch_artifact(aws: Aws, source: ModelSource, outdir: Path) -> External:
+def fetch_artifact(aws: Aws, source: ModelSource, outdir: Path, handler: bool = True) -> External:
     """[model] source = "artifact": the archive, checked against its sha256, and its files."""
     baseline = {name: source.baseline + name for name in BASELINE_FILES} if source.baseline else {}
     metrics = _metrics(aws, source.metrics, outdir)
@@ -138,7 +139,27 @@ def fetch_artifact(aws: Aws, source: ModelSource, outdir: Path) -> External:
             f"{source.uri} has sha256 {files.sha256}, not the {source.sha256} "
             "[model] sha256 names; check what was uploaded there, or name its sha256"
         )
+    if handler and HANDLER not in _members(files.path):
+        # A framework image runs code/inference.py from the archive (SAGEMAKER_PROGRAM);
+        # without it the endpoint would fail to start, mid-deploy.
+        raise Refusal(
+            f"{source.uri} has no {HANDLER}, which the framework image runs; package the "
+            "model with its handler, as invoke package does"
+        )
     return External(files, metrics, None, {"kind": ARTIFACT, "uri": source.uri})
+
+
+HANDLER = "code/inference.py"
+
+
+def _members(archive: Path) -> set[str]:
+    """The file names in a model.tar.gz ("./" prefixes dropped); a broken archive is a
+    Refusal."""
+    try:
+        with tarfile.open(archive, "r:gz") as tar:
+            return {name.removeprefix("./") for name in tar.getnames()}
+    except (OSError, EOFError, tarfile.TarError) as error:
+        raise Refusal(f"{archive.name} is not a readable .tar.gz ({error})") from None
 
 
 def package_arn(environment: Environment, group: str, version: int, partition: str) -> str:
@@ -169,13 +190,16 @@ def resolve_package(
             '.model] source = "package" with its group, or give the version\'s full ARN'
         )
     elif wanted == LATEST_APPROVED:
-        found = sagemaker.list_model_packages(
+        # SageMaker filters by approval after it cuts a page, so a page can be empty while
+        # older approved versions follow (the SageMaker Python SDK's
+        # get_most_recently_created_approved_model_package pages on for the same reason).
+        pages = sagemaker.get_paginator("list_model_packages").paginate(
             ModelPackageGroupName=group,
             ModelApprovalStatus=APPROVED,
             SortBy="CreationTime",
             SortOrder="Descending",
-            MaxResults=1,
-        ).get("ModelPackageSummaryList", [])
+        )
+        found = [s for page in pages for s in page.get("ModelPackageSummaryList", [])][:1]
         if not found:
             raise Refusal(
                 f"model package group {group} has no Approved version; approve one in the "
@@ -256,7 +280,18 @@ def fetch_package(
     metrics = _metrics(aws, str(quality["S3Uri"]), outdir)
     files = _fetch(aws, model_uri, baseline, outdir)
     origin = {"kind": PACKAGE, "uri": model_uri, "package": arn, "image": image}
-    pairs = tuple(sorted((str(k), str(v)) for k, v in (container.get("Environment") or {}).items()))
+    environment_of = container.get("Environment") or {}
+    remote = sorted(key for key, value in environment_of.items() if str(value).startswith("s3://"))
+    if remote:
+        # A model registered without repacking its code (the SageMaker Python SDK's script
+        # mode) points SAGEMAKER_SUBMIT_DIRECTORY at a sourcedir.tar.gz beside the model:
+        # code outside the archive, neither checked here nor readable by the serving role.
+        raise Refusal(
+            f"{arn}'s container environment {remote[0]} names {environment_of[remote[0]]}, "
+            "code outside its model.tar.gz; register the model with its code packed into the "
+            "archive (code/inference.py)"
+        )
+    pairs = tuple(sorted((str(k), str(v)) for k, v in environment_of.items()))
     return External(files, metrics, Container(image, pairs), origin)
 
 
@@ -272,13 +307,13 @@ def chosen_source(environment: Environment, model_package: str | None) -> ModelS
 
 
 def fetch_external(
-    aws: Aws, environment: Environment, source: ModelSource, outdir: Path
+    aws: Aws, environment: Environment, source: ModelSource, outdir: Path, *, own_image: bool
 ) -> External:
     """An artifact or a package source, fetched into outdir and checked (module doc); AWS
     refusing a read (a role without access to the group or the bucket) is one line."""
     try:
-        if source.kind == ARTIFACT:
-            return fetch_artifact(aws, source, outdir)
+        if source.kind == ARTIFACT:  # a team's own image ([model] image) runs what it runs
+            return fetch_artifact(aws, source, outdir, handler=not own_image)
         described = resolve_package(aws, environment, source.version, source.group)
         return fetch_package(aws, environment, described, outdir, source.artifacts)
     except ClientError as error:
