@@ -316,6 +316,12 @@ def test_model_package_overrides_the_source_for_one_deploy(
         f"{arn} belongs to model package group {GROUP}, not team-models, which "
         "[environments.local.model] names"
     )
+    foreign = arn.replace(":123456789012:", ":999999999999:")
+    message = refused(aws, lambda: deploy_package(local_settings, repo, foreign))
+    assert message == (
+        f"{foreign} is a package of account 999999999999 in us-east-1; local deploys packages "
+        "of its own account 123456789012 in us-east-1"
+    )
     message = refused(aws, lambda: deploy_package(grouped, repo, "newest"))
     assert "is not a version number, 'latest-approved' or a version's ARN" in message
     outcome = deploy_package(local_settings, repo, arn)  # a build environment, one package

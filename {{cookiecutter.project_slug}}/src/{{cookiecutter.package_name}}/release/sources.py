@@ -178,6 +178,16 @@ def resolve_package(
     sagemaker = aws.client("sagemaker")
     match = _PACKAGE_ARN.match(wanted)
     if match is not None:
+        where = (match.group("account"), match.group("region"))
+        if where != (environment.account, environment.region):
+            # The package's artifact must be in the model's region (ModelDataUrl, "must be
+            # in the same region as the model package"), and this project reads packages of
+            # the environment's own account only (no cross-account resource policy).
+            raise Refusal(
+                f"{wanted} is a package of account {where[0]} in {where[1]}; "
+                f"{environment.name} deploys packages of its own account "
+                f"{environment.account} in {environment.region}"
+            )
         if group and match.group("group") != group:
             raise Refusal(
                 f"{wanted} belongs to model package group {match.group('group')}, not "
