@@ -16,7 +16,13 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ConfigError
-from .images import IMAGE, framework_versions, has_model_monitor_image, has_serving_image
+from .images import (
+    IMAGE,
+    ecr_image_parts,
+    framework_versions,
+    has_model_monitor_image,
+    has_serving_image,
+)
 
 # Relative to the project root: the folder of the tasks.py invoke loaded (or of app.py for
 # the CDK CLI), passed down by the caller. Never derived from this package's __file__: with
@@ -443,7 +449,7 @@ def _environment(name: str, table: _Table, serving: Serving) -> Environment:
     account = table.string("account", _ACCOUNT, "123456789012")
     region = table.string("region", _REGION, "us-east-1")
     if serving.framework == IMAGE:
-        if f".dkr.ecr.{region}." not in serving.image:
+        if (ecr_image_parts(serving.image) or {}).get("region") != region:
             raise table.fail(
                 "region",
                 f"{region!r} is not the region of [model] image {serving.image} (SageMaker "
@@ -786,11 +792,6 @@ def parse(document: Mapping[str, Any], path: Path) -> Settings:
     )
 
 
-# An ECR image pinned by digest: a tag can be moved to other bytes, a digest cannot.
-_PINNED_IMAGE = re.compile(
-    r"^\d{12}\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com(\.cn)?/[a-z0-9][a-z0-9._/-]*"
-    r"@sha256:[0-9a-f]{64}$"
-)
 _FRAMEWORKS = ("sklearn", "xgboost", "pytorch", IMAGE)
 
 
@@ -798,9 +799,13 @@ def _serving(t: _Table) -> Serving:
     """[model]: a framework and a version images.json has, or "image" and a pinned URI."""
     framework = t.string("framework", re.compile(f"^({'|'.join(_FRAMEWORKS)})$"), "xgboost")
     if framework == IMAGE:
-        image = t.string(
-            "image", _PINNED_IMAGE, "123456789012.dkr.ecr.us-east-1.amazonaws.com/repo@sha256:…"
-        )
+        example = "123456789012.dkr.ecr.us-east-1.amazonaws.com/repo@sha256:…"
+        image = t.string("image", re.compile(r"^\S+$"), example)
+        parts = ecr_image_parts(image) or {}
+        # Pinned by digest, with no tag beside it: a tag can be moved to other bytes, a
+        # digest cannot.
+        if "digest" not in parts or "tag" in parts:
+            raise t.fail("image", f"{image!r} is not valid (e.g. {example!r})")
         t.done()
         return Serving(framework, "", image)
     version = t.string("version", re.compile(r"^\S+$"), "1.7-1")

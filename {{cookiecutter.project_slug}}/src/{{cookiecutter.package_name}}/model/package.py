@@ -20,7 +20,7 @@ from pathlib import Path
 from .baseline import baseline_files
 from .gate import check_gate
 from .inference import MODEL_FILE
-from .packaged import ARCHIVE, BASELINE_DIR, PackagedModel
+from .packaged import ARCHIVE, BASELINE_DIR, HANDLER, PackagedModel
 from .settings import Gate, TrainingSettings
 from .train import ModelParameters, fit
 
@@ -103,7 +103,7 @@ def package_model(
         name: write_atomic(outdir / BASELINE_DIR / name, data)
         for name, data in sorted(baseline_files(fitted.train).items())
     }
-    archive = build_archive({MODEL_FILE: model_json, "code/inference.py": inference_source()})
+    archive = build_archive({MODEL_FILE: model_json, HANDLER: inference_source()})
     path = write_atomic(outdir / ARCHIVE, archive)
     return PackagedModel(
         path=path,

@@ -8,6 +8,7 @@ from pathlib import Path
 
 ARCHIVE = "model.tar.gz"
 BASELINE_DIR = "baseline"
+HANDLER = "code/inference.py"  # in the archive: what the framework images run
 
 
 @dataclass(frozen=True)

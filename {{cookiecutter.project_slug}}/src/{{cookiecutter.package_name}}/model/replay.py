@@ -27,6 +27,7 @@ from pathlib import Path
 
 from ..errors import ConfigError
 from .inference import JSON
+from .packaged import HANDLER
 
 GOLDEN_REQUESTS = Path("config") / "golden-requests.jsonl"
 TIMEOUT_SECONDS = 120.0
@@ -158,9 +159,8 @@ def _scores(body: str) -> list[float]:
 def run_handler(model_dir: Path, requests: Sequence[Request]) -> list[float]:
     """Every score the model in model_dir (an extracted archive) gives the requests, in order;
     CannotReplay in one line when its handler cannot run here or does not answer with scores."""
-    handler = model_dir / "code" / "inference.py"
-    if not handler.is_file():
-        raise CannotReplay("the archive has no code/inference.py to run")
+    if not (model_dir / HANDLER).is_file():
+        raise CannotReplay(f"the archive has no {HANDLER} to run")
     payload = json.dumps(
         [
             {"content_type": r.content_type, "body": base64.b64encode(r.body).decode("ascii")}

@@ -272,18 +272,21 @@ def _deploy_source(
             kind="rollback",
             rollback={"from": serving.deploy_id, "to": target.deploy_id},
             lock_sha256=target.lock_sha256,
-            metrics=recorded_metrics(records, target.model_sha256),
+            metrics=recorded(records, target.model_sha256, lambda r: r.model_metrics),
             model_source=target.model_source,
         )
 
     return target.commit, build
 
 
-def recorded_metrics(records: Sequence[DeployRecord], sha256: str) -> Mapping[str, Any]:
-    """The hold-out metrics the newest record of model sha256 kept; {} without any."""
-    return next(
-        (r.model_metrics for r in records if r.model_sha256 == sha256 and r.model_metrics), {}
-    )
+def recorded(
+    records: Sequence[DeployRecord],
+    sha256: str,
+    kept: Callable[[DeployRecord], Mapping[str, Any]],
+) -> Mapping[str, Any]:
+    """What the newest record of model sha256 kept (its metrics, its source); {} where no
+    record of it kept any (records from before the field)."""
+    return next((kept(r) for r in records if r.model_sha256 == sha256 and kept(r)), {})
 
 
 def _drift(serving: DeployRecord, live: LiveState | None) -> str:
@@ -369,11 +372,8 @@ def _model_package_source(
             kind="rollback",
             rollback={"from": serving.deploy_id, "model_package": package.arn},
             lock_sha256=serving.lock_sha256,
-            metrics=recorded_metrics(records, sha256),
-            model_source=next(
-                (r.model_source for r in records if r.model_sha256 == sha256 and r.model_source),
-                {},
-            ),
+            metrics=recorded(records, sha256, lambda r: r.model_metrics),
+            model_source=recorded(records, sha256, lambda r: r.model_source),
         )
 
     return serving.commit, build

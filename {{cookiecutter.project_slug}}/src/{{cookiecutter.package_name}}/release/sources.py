@@ -1,7 +1,7 @@
 """Models trained elsewhere: an S3 artifact, or a version of a SageMaker model package group.
 
-Either becomes what `invoke package` makes, a PackagedModel in the deploy's folder (the
-archive, its sha256, its monitoring baseline and its hold-out metrics), and from there the
+Either becomes what `invoke package` makes, ModelFiles in the deploy's folder (the archive,
+its sha256 and its monitoring baseline) with its hold-out metrics, and from there the
 one pipeline takes it like a built model: the archive is copied to the environment's bucket
 at its content address (models/<sha256>/model.tar.gz), the templates name that address, the
 gate and the behaviour diff judge it, and the record names where it came from. Nothing is
@@ -41,7 +41,7 @@ from ..digests import sha256_of
 from ..errors import AwsError, Refusal
 from ..images import Container, ecr_image_parts
 from ..model.gate import ACCURACY, ROC_AUC
-from ..model.packaged import ARCHIVE, BASELINE_DIR, ModelFiles
+from ..model.packaged import ARCHIVE, BASELINE_DIR, HANDLER, ModelFiles
 from .aws import Aws, error_code, one_line
 from .registry import APPROVED
 
@@ -147,9 +147,6 @@ def fetch_artifact(aws: Aws, source: ModelSource, outdir: Path, handler: bool = 
             "model with its handler, as invoke package does"
         )
     return External(files, metrics, None, {"kind": ARTIFACT, "uri": source.uri})
-
-
-HANDLER = "code/inference.py"
 
 
 def _members(archive: Path) -> set[str]:
