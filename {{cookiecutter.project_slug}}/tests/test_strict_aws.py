@@ -322,3 +322,101 @@ def test_a_bad_fault_request_is_refused(aws: str) -> None:
         urllib.request.urlopen(request)
     assert raised.value.code == 400
     assert "unknown error 'Nope'" in json.loads(raised.value.read())["error"]
+
+
+def endpoint_template(variant: dict[str, Any], *, target: bool) -> str:
+    """A model, an endpoint config with this variant, the endpoint "ep" and, with target, a
+    scalable target on its variant that depends on the endpoint."""
+    role = f"arn:aws:iam::{ACCOUNT}:role/serving"
+    image = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.2-1-cpu-py3"
+    resources: dict[str, Any] = {
+        "Model": {
+            "Type": "AWS::SageMaker::Model",
+            "Properties": {"ExecutionRoleArn": role, "PrimaryContainer": {"Image": image}},
+        },
+        "Config": {
+            "Type": "AWS::SageMaker::EndpointConfig",
+            "Properties": {
+                "ProductionVariants": [
+                    {
+                        "VariantName": "AllTraffic",
+                        "ModelName": {"Fn::GetAtt": ["Model", "ModelName"]},
+                        "InitialVariantWeight": 1,
+                        **variant,
+                    }
+                ]
+            },
+        },
+        "Endpoint": {
+            "Type": "AWS::SageMaker::Endpoint",
+            "Properties": {
+                "EndpointName": "ep",
+                "EndpointConfigName": {"Fn::GetAtt": ["Config", "EndpointConfigName"]},
+            },
+        },
+    }
+    if target:
+        resources["Target"] = {
+            "Type": "AWS::ApplicationAutoScaling::ScalableTarget",
+            "DependsOn": ["Endpoint"],
+            "Properties": {
+                "ServiceNamespace": "sagemaker",
+                "ResourceId": "endpoint/ep/variant/AllTraffic",
+                "ScalableDimension": "sagemaker:variant:DesiredInstanceCount",
+                "MinCapacity": 1,
+                "MaxCapacity": 2,
+            },
+        }
+    return json.dumps({"Resources": resources})
+
+
+FLEET = {"InstanceType": "ml.m5.large", "InitialInstanceCount": 1}
+SERVERLESS = {"ServerlessConfig": {"MemorySizeInMB": 2048, "MaxConcurrency": 5}}
+
+
+def test_an_instance_endpoint_does_not_become_serverless(aws: str) -> None:
+    """ "If you try to update your real-time endpoint to serverless, you receive a
+    ValidationError message"; the other way works
+    (https://docs.aws.amazon.com/sagemaker/latest/dg/serverless-endpoints.html)."""
+    cloudformation, sagemaker = client(aws, "cloudformation"), client(aws, "sagemaker")
+    body = endpoint_template(FLEET, target=False)
+    assert apply(cloudformation, "fleet", body, "CREATE", "one")["StackStatus"] == (
+        "CREATE_COMPLETE"
+    )
+    serverless = endpoint_template(SERVERLESS, target=False)
+    stack = apply(cloudformation, "fleet", serverless, "UPDATE", "two")
+    assert stack["StackStatus"] == "UPDATE_ROLLBACK_COMPLETE"
+    failed = [e for e in events(cloudformation, "fleet") if e[1] == "UPDATE_FAILED"]
+    assert failed[0][0] == "Endpoint"
+    assert "cannot be updated to a serverless endpoint configuration" in failed[0][2]
+    config = sagemaker.describe_endpoint(EndpointName="ep")["EndpointConfigName"]
+    (variant,) = sagemaker.describe_endpoint_config(EndpointConfigName=config)["ProductionVariants"]
+    assert variant["InstanceType"] == "ml.m5.large"
+    # Serverless to instances is allowed, and a target added with it registers after it.
+    assert apply(cloudformation, "sls", serverless.replace('"ep"', '"ep2"'), "CREATE", "one")[
+        "StackStatus"
+    ] == ("CREATE_COMPLETE")
+    fleet = endpoint_template(FLEET, target=True)
+    fleet = fleet.replace('"ep"', '"ep2"').replace("endpoint/ep/", "endpoint/ep2/")
+    assert apply(cloudformation, "sls", fleet, "UPDATE", "two")["StackStatus"] == (
+        "UPDATE_COMPLETE"
+    )
+
+
+def test_an_update_runs_in_dependency_order_and_removes_last(aws: str) -> None:
+    """CloudFormation updates resources in dependency order and deletes old ones in its
+    cleanup, after the updates: so an instance type change on an autoscaled variant fails
+    even when the same update removes the scalable target ("If the update would change the
+    instance type for any model that is a target for auto scaling, the update fails",
+    https://docs.aws.amazon.com/sagemaker/latest/dg/endpoint-scaling-update.html). moto
+    removed first, and this passed."""
+    cloudformation = client(aws, "cloudformation")
+    body = endpoint_template(FLEET, target=True)
+    assert apply(cloudformation, "order", body, "CREATE", "one")["StackStatus"] == (
+        "CREATE_COMPLETE"
+    )
+    larger = endpoint_template({**FLEET, "InstanceType": "ml.m5.xlarge"}, target=False)
+    stack = apply(cloudformation, "order", larger, "UPDATE", "two")
+    assert stack["StackStatus"] == "UPDATE_ROLLBACK_COMPLETE"
+    failed = [e for e in events(cloudformation, "order") if e[1] == "UPDATE_FAILED"]
+    assert failed[0][0] == "Endpoint" and "registered with Application Auto Scaling" in failed[0][2]

@@ -34,7 +34,9 @@ depends on, each from AWS's documentation:
   an endpoint update that changes the instance type of a variant registered with
   Application Auto Scaling fails ("If the update would change the instance type for any
   model that is a target for auto scaling, the update fails",
-  https://docs.aws.amazon.com/sagemaker/latest/dg/endpoint-scaling-update.html).
+  https://docs.aws.amazon.com/sagemaker/latest/dg/endpoint-scaling-update.html), and so does
+  one that makes an instance endpoint serverless, or a serverless config SageMaker refuses
+  (serverless.py).
 - A JSON template is read as JSON. moto reads every template, JSON ones too, with PyYAML's
   pure-Python loader (about 90 ms for one of ours, 49 times in a two-deploy test); JSON is
   YAML, so what moto then sees is the same, and CloudFormation itself takes "JSON or YAML"
@@ -67,7 +69,7 @@ from moto.sagemaker import models as sagemaker_models
 from moto.sagemaker import responses as sagemaker_responses
 
 from .. import schemas
-from . import resources
+from . import resources, serverless
 from .faults import FAULTS, ResourceFailed
 
 CUSTOM_NAME_REPLACEMENT = (
@@ -148,6 +150,7 @@ def install() -> None:
         # moto deletes a stack's resources by physical id; ours are lowercased: by name.
         model.delete = _delete_by_name
     models[2].update_from_cloudformation_json = classmethod(_update_endpoint)
+    serverless.install()
     key: Any = kms_models.Key
     key.create_from_cloudformation_json = _key_tags(key.create_from_cloudformation_json)
     role: Any = iam_models.Role
@@ -166,6 +169,7 @@ def install() -> None:
     response.list_change_sets = _list_change_sets
     response._get_param = _update_by_default(response._get_param)
     resource_map.build_resource_diff = _with_reference_changes(resource_map.build_resource_diff)
+    resource_map.update = _update_in_waves
     _forget_deleted_resources(resource_map)
     moto_parsing.parse_and_create_resource = _naming_failures(parsing.parse_and_create_resource)
     moto_parsing.parse_and_update_resource = _naming_failures(
@@ -369,6 +373,44 @@ def _with_reference_changes(diff: Callable[..., Any]) -> Callable[..., Any]:
     return build_resource_diff
 
 
+def _update_in_waves(
+    self: Any, template: dict[str, Any], parameters: dict[str, Any] | None = None
+) -> None:
+    """An update in CloudFormation's order: adds and modifies together, each resource after
+    what it depends on, then the removals ("CloudFormation creates resources in parallel
+    where it can", https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-attribute-dependson.html;
+    old resources go in the cleanup phase, after the updates,
+    https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/stack-failure-options.html).
+    moto removes first, then adds everything, then modifies: a new scalable target was
+    registered before the endpoint it names was updated, and a removed one was gone before
+    the endpoint update that SageMaker would refuse while it is still registered."""
+    by_action = self.build_resource_diff(template, parameters)
+    old_json = dict(self._resource_json_map)
+    self._template = template
+    if parameters:
+        self.input_parameters = parameters
+    self.load_mapping()
+    self.load_parameters()
+    self.load_conditions()
+    self._resource_json_map = template["Resources"]
+    for wave in schemas.waves(template["Resources"]):
+        for logical_id in wave:
+            if logical_id in by_action["Add"]:
+                _ = self[logical_id]  # moto provisions a resource on first access
+            elif logical_id in by_action["Modify"]:
+                self._parsed_resources[logical_id] = parsing.parse_and_update_resource(
+                    logical_id,
+                    template["Resources"][logical_id],
+                    self,
+                    account_id=self._account_id,
+                    region_name=self._region_name,
+                )
+    removals = [name for name in by_action["Remove"] if name in self._parsed_resources]
+    for wave in reversed(schemas.waves({name: old_json[name] for name in removals})):
+        for logical_id in wave:
+            self._delete_resource(self._parsed_resources[logical_id], old_json[logical_id])
+
+
 def _naming_failures(
     provision: Callable[..., Any],
 ) -> Callable[..., Any]:
@@ -453,6 +495,13 @@ def _update_endpoint(
             f"Could not find endpoint configuration {properties.get('EndpointConfigName')!r}."
         )
     old = backend.endpoint_configs.get(original_resource.endpoint_config_name)
+    problem = serverless.update_problem(
+        original_resource.endpoint_name,
+        old.production_variants if old else [],
+        new.production_variants,
+    )
+    if problem:
+        raise ResourceFailed(problem)
     before = {v["VariantName"]: v for v in (old.production_variants if old else [])}
     for variant in new.production_variants:
         name, instance_type = variant["VariantName"], variant.get("InstanceType")

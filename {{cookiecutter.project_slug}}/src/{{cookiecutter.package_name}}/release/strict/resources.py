@@ -13,7 +13,8 @@ values CloudFormation documents, and fails where the service would:
   and variant to exist ("Before you can use automatic scaling, you must have already
   created an Amazon SageMaker AI model endpoint",
   https://docs.aws.amazon.com/sagemaker/latest/dg/endpoint-auto-scaling-prerequisites.html);
-  Ref is "resource id|dimension|namespace".
+  Ref is "resource id|dimension|namespace"; a serverless variant scales only its
+  provisioned concurrency (serverless.py).
 - AWS::ApplicationAutoScaling::ScalingPolicy: the target must be registered
   (ObjectNotFoundException, https://docs.aws.amazon.com/autoscaling/application/APIReference/API_PutScalingPolicy.html).
 - AWS::SageMaker::DataQualityJobDefinition: names are unique (ResourceInUse); Ref is the ARN.
@@ -34,6 +35,7 @@ from moto.s3.models import s3_backends
 from moto.sagemaker.models import sagemaker_backends
 from moto.sagemaker.utils import arn_formatter
 
+from . import serverless
 from .faults import ResourceFailed
 
 
@@ -252,7 +254,7 @@ class ScalableTarget(_Model, CloudFormationModel):
         p = _props(cloudformation_json)
         namespace, resource_id = p["ServiceNamespace"], p["ResourceId"]
         if namespace == "sagemaker":
-            _require_variant(account_id, region_name, resource_id)
+            _require_variant(account_id, region_name, resource_id, p["ScalableDimension"])
         applicationautoscaling_backends[account_id][region_name].register_scalable_target(
             namespace,
             resource_id,
@@ -284,17 +286,20 @@ class ScalableTarget(_Model, CloudFormationModel):
             backend.deregister_scalable_target(self.namespace, self.resource_id, self.dimension)
 
 
-def _require_variant(account_id: str, region_name: str, resource_id: str) -> None:
+def _require_variant(account_id: str, region_name: str, resource_id: str, dimension: str) -> None:
     parts = resource_id.split("/")
     if len(parts) != 4 or parts[0] != "endpoint" or parts[2] != "variant":
         raise ResourceFailed(f"Unsupported resource ID {resource_id} for namespace sagemaker")
     endpoint = sagemaker_backends[account_id][region_name].endpoints.get(parts[1])
-    variants = {v["VariantName"] for v in (endpoint.production_variants if endpoint else [])}
+    variants = {v["VariantName"]: v for v in (endpoint.production_variants if endpoint else [])}
     if parts[3] not in variants:
         raise ResourceFailed(
             f"The endpoint variant {resource_id} does not exist; the scalable target must be "
             "registered after the endpoint (a missing DependsOn?)"
         )
+    problem = serverless.target_problem(variants[parts[3]], dimension)
+    if problem:
+        raise ResourceFailed(problem)
 
 
 def registered_target(account_id: str, region_name: str, endpoint: str, variant: str) -> bool:
