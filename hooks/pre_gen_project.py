@@ -252,6 +252,11 @@ def check_choices(answers: Answers) -> str | None:
         )
     if answers["include_model_monitor"] not in {"y", "n"}:
         return f"include_model_monitor {answers['include_model_monitor']!r} must be y or n"
+    if answers["dev_serving"] not in {"instances", "serverless"}:
+        return (
+            f"dev_serving {answers['dev_serving']!r} is not one of instances, serverless "
+            "(e.g. serverless)"
+        )
     if answers["python_version"] not in SUPPORTED_PYTHONS:
         return (
             f"python_version {answers['python_version']!r} is not supported; "

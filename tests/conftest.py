@@ -50,8 +50,12 @@ def default_answers(**overrides: str) -> dict[str, Any]:
 BAKES: dict[str, dict[str, str]] = {
     # canary rollout, Model Monitor on, Python 3.11
     "defaults": {},
-    # every switch off; all-at-once rollout
-    "switches-off": {"include_model_monitor": "n", "rollout_strategy": "all-at-once"},
+    # every switch off; all-at-once rollout; a serverless dev
+    "switches-off": {
+        "include_model_monitor": "n",
+        "rollout_strategy": "all-at-once",
+        "dev_serving": "serverless",
+    },
     # an odd name, a linear rollout, another region, Python and framework (XGBoost)
     "odd-name": {
         "project_name": "ACME Fraud-Scorer 2",

@@ -63,7 +63,14 @@ def test_answers_reach_the_config(baked: Path) -> None:
         answers.get("prod_instance_count", "2")
     )
     monitored = answers.get("include_model_monitor", "y") == "y"
-    assert all(("monitoring" in env) is monitored for env in envs.values())
+    serverless = answers.get("dev_serving", "instances") == "serverless"
+    for name, env in envs.items():
+        served = name == "dev" and serverless
+        assert ("monitoring" in env) is (monitored and not served), name
+        assert env["endpoint"].get("serving", "instances") == (
+            "serverless" if served else "instances"
+        ), name
+        assert ("autoscaling" in env) is not served, name
 
 
 def test_switched_off_parts_are_gone(baked: Path) -> None:

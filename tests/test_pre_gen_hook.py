@@ -81,6 +81,7 @@ def test_rule_names_the_answer_and_shows_a_good_value(
     [
         ({"python_version": "3.8"}, ["python_version", "3.11"]),
         ({"include_model_monitor": "maybe"}, ["include_model_monitor", "y or n"]),
+        ({"dev_serving": "lambda"}, ["dev_serving", "instances, serverless"]),
         ({"model_framework": "tensorflow"}, ["model_framework", "sklearn, xgboost, pytorch"]),
         ({"rollout_strategy": "big-bang"}, ["rollout_strategy", "canary"]),
     ],

@@ -32,6 +32,10 @@ CONFIG_PATH = config_path(PROJECT_ROOT)
 # A model digest that is not the placeholder, so tests see it flow into the templates.
 MODEL_SHA256 = "ab" * 32
 ENVIRONMENTS = list(load(PROJECT_ROOT).environments)
+# Those served by instances (endpoint.serving; a bake can make dev serverless).
+INSTANCE_ENVIRONMENTS = [
+    name for name, env in load(PROJECT_ROOT).environments.items() if not env.endpoint.serverless
+]
 
 if TYPE_CHECKING:
     from aws_cdk.assertions import Template

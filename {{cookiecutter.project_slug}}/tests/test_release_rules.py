@@ -12,7 +12,7 @@ from rich.console import Console
 from {{ cookiecutter.package_name }}.config import Settings
 from {{ cookiecutter.package_name }}.errors import Refusal
 from {{ cookiecutter.package_name }}.release import guardrails, verify
-from {{ cookiecutter.package_name }}.release.cost import estimate
+from {{ cookiecutter.package_name }}.release.cost import CostEstimate, estimate
 from {{ cookiecutter.package_name }}.release.git import GitState
 from {{ cookiecutter.package_name }}.release.ledger import (
     DeployRecord,
@@ -206,7 +206,7 @@ def test_records_round_trip_and_sort_by_time() -> None:
 def test_cost_is_an_estimate_from_the_price_table(settings: Settings) -> None:
     prod = settings.environment("prod")
     found = estimate(prod)
-    assert found.usd_per_hour is not None
+    assert isinstance(found, CostEstimate) and found.usd_per_hour is not None
     low, high = found.monthly_range or (0, 0)
     assert low == pytest.approx(found.usd_per_hour * 730 * prod.autoscaling.min_capacity)
     assert high == pytest.approx(found.usd_per_hour * 730 * prod.autoscaling.max_capacity)

@@ -11,7 +11,14 @@ import pytest
 from {{ cookiecutter.package_name }}.config import RolloutStrategy, Settings
 from {{ cookiecutter.package_name }}.naming import MODEL_SHA256_TAG, VARIANT_NAME
 
-from .conftest import ENVIRONMENTS, MODEL_SHA256, framework_image, only_resource, resources_of_type
+from .conftest import (
+    ENVIRONMENTS,
+    INSTANCE_ENVIRONMENTS,
+    MODEL_SHA256,
+    framework_image,
+    only_resource,
+    resources_of_type,
+)
 
 
 def serving(template_json: dict[str, Any], env: str) -> dict[str, Any]:
@@ -55,7 +62,7 @@ def test_model_config_and_endpoint_carry_the_model_digest(
         assert {"Key": MODEL_SHA256_TAG, "Value": MODEL_SHA256} in tags, resource_type
 
 
-@pytest.mark.parametrize("env", ENVIRONMENTS)
+@pytest.mark.parametrize("env", INSTANCE_ENVIRONMENTS)
 def test_endpoint_config_captures_data(
     template_json: dict[str, Any], settings: Settings, env: str
 ) -> None:
@@ -134,7 +141,7 @@ def test_alarms_watch_the_endpoint_with_configured_thresholds(
         ]
 
 
-@pytest.mark.parametrize("env", ENVIRONMENTS)
+@pytest.mark.parametrize("env", INSTANCE_ENVIRONMENTS)
 def test_autoscaling_bounds_and_target(
     template_json: dict[str, Any], settings: Settings, env: str
 ) -> None:
@@ -182,9 +189,10 @@ def test_execution_role_is_least_privilege(
         )
         actions.update(listed)
     assert not any(action.endswith("*") for action in actions)
+    serverless = settings.environment(env).endpoint.serverless
     assert actions == {
         "s3:GetObject",
-        "s3:PutObject",
+        *([] if serverless else ["s3:PutObject"]),  # captured requests
         "ecr:BatchGetImage",
         "ecr:GetDownloadUrlForLayer",
         "ecr:GetAuthorizationToken",
@@ -226,7 +234,11 @@ def test_execution_role_may_read_the_rollback_alarms(
 
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)
-def test_model_runs_without_network(template_json: dict[str, Any], env: str) -> None:
-    """checkov CKV_AWS_370: the handler needs no network, so the container gets none."""
+def test_model_runs_without_network(
+    template_json: dict[str, Any], settings: Settings, env: str
+) -> None:
+    """checkov CKV_AWS_370: the handler needs no network, so the container gets none;
+    except serverless, which does not support network isolation (test_serverless.py)."""
     model = only_resource(serving(template_json, env), "AWS::SageMaker::Model")
-    assert model["Properties"]["EnableNetworkIsolation"] is True
+    isolated = not settings.environment(env).endpoint.serverless
+    assert model["Properties"]["EnableNetworkIsolation"] is isolated

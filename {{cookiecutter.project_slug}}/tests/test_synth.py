@@ -217,15 +217,17 @@ def test_monitoring_table_without_the_module_is_a_config_error(
     settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     document = tomllib.loads(settings.path.read_text(encoding="utf-8"))
-    document["environments"]["dev"]["monitoring"] = {
+    document["environments"]["staging"]["monitoring"] = {
         "schedule": "cron(0 0 ? * * *)",
         "instance_type": "ml.m5.large",
         "max_runtime_seconds": 1800,
     }
     with_monitoring = parse(document, settings.path)
     monkeypatch.setattr(app_module, "_monitoring_module", lambda: None)
-    with pytest.raises(ConfigError, match=r"environments\.dev\.monitoring is set but"):
-        synthesize_into(tmp_path / "cdk.out", with_monitoring, [with_monitoring.environment("dev")])
+    with pytest.raises(ConfigError, match=r"environments\.staging\.monitoring is set but"):
+        synthesize_into(
+            tmp_path / "cdk.out", with_monitoring, [with_monitoring.environment("staging")]
+        )
     assert not (tmp_path / "cdk.out").exists()
 
 

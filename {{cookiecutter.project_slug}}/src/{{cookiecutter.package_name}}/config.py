@@ -84,11 +84,30 @@ STEP_LIMITS: Mapping[RolloutStrategy, tuple[int, int]] = {
 }
 
 
+INSTANCES, SERVERLESS = "instances", "serverless"
+# ProductionVariantServerlessConfig: "Valid values are in 1 GB increments: 1024 MB, 2048 MB,
+# 3072 MB, 4096 MB, 5120 MB, or 6144 MB"; MaxConcurrency "Minimum value of 1. Maximum value of
+# 200" (https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_ProductionVariantServerlessConfig.html).
+SERVERLESS_MEMORY_MB = (1024, 2048, 3072, 4096, 5120, 6144)
+MAX_CONCURRENCY = 200
+
+
 @dataclass(frozen=True)
 class EndpointSettings:
-    instance_type: str
-    instance_count: int
-    data_capture_percent: int
+    """[endpoint]: serving = "instances" (a fleet of instance_count instance_type, with
+    data_capture_percent of requests kept) or "serverless" (SageMaker Serverless Inference:
+    memory_size_mb and max_concurrency, no instances, no data capture)."""
+
+    instance_type: str = ""
+    instance_count: int = 0
+    data_capture_percent: int = 0  # 0: no data capture (serverless)
+    serving: str = INSTANCES
+    memory_size_mb: int = 0  # serverless
+    max_concurrency: int = 0  # serverless
+
+    @property
+    def serverless(self) -> bool:
+        return self.serving == SERVERLESS
 
 
 @dataclass(frozen=True)
@@ -387,7 +406,7 @@ class _Table:
             raise self.fail(unknown[0], "unknown key; check its spelling against the docs")
 
 
-def _rollout(table: _Table, instance_count: int) -> Rollout:
+def _rollout(table: _Table, endpoint: EndpointSettings) -> Rollout:
     strategy_name = table.string("strategy", re.compile(r"^[a-z-]+$"), "canary")
     try:
         strategy = RolloutStrategy(strategy_name)
@@ -398,6 +417,17 @@ def _rollout(table: _Table, instance_count: int) -> Rollout:
     if strategy is RolloutStrategy.ALL_AT_ONCE:
         if table.has("step_percent"):
             raise table.fail("step_percent", "only canary and linear rollouts take a step")
+    elif endpoint.serverless:
+        # SageMaker documents canary and linear shifting in capacity of instance fleets
+        # (CapacitySize: INSTANCE_COUNT or CAPACITY_PERCENT,
+        # https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_CapacitySize.html) and
+        # nowhere for a serverless endpoint, whose rolling updates it excludes outright
+        # (https://docs.aws.amazon.com/sagemaker/latest/dg/deployment-guardrails-exclusions.html).
+        raise table.fail(
+            "strategy",
+            f"a {strategy} rollout shifts traffic between instance fleets, which a serverless "
+            'endpoint does not have (endpoint.serving = "serverless"); use all-at-once',
+        )
     else:
         low, high = STEP_LIMITS[strategy]
         step = table.integer("step_percent", 1, 100)
@@ -406,11 +436,11 @@ def _rollout(table: _Table, instance_count: int) -> Rollout:
                 "step_percent",
                 f"{step} % is outside SageMaker's {low}-{high} % for a {strategy} rollout",
             )
-        if instance_count < 2:
+        if endpoint.instance_count < 2:
             raise table.fail(
                 "strategy",
                 f"a {strategy} rollout needs endpoint.instance_count >= 2 "
-                f"(it is {instance_count}); raise the count or use all-at-once",
+                f"(it is {endpoint.instance_count}); raise the count or use all-at-once",
             )
     rollout = Rollout(
         strategy=strategy,
@@ -421,6 +451,95 @@ def _rollout(table: _Table, instance_count: int) -> Rollout:
     )
     table.done()
     return rollout
+
+
+_SERVING = re.compile(rf"^({INSTANCES}|{SERVERLESS})$")
+
+
+def _endpoint(t: _Table) -> EndpointSettings:
+    """[endpoint]: an instance fleet (the default), or serverless with only its own keys;
+    a key of the other kind is refused naming both, not ignored."""
+    serving = t.string("serving", _SERVING, SERVERLESS) if t.has("serving") else INSTANCES
+    if serving == SERVERLESS:
+        # "Some of the features currently available for SageMaker AI Real-time Inference are
+        # not supported for Serverless Inference, including GPUs, ... data capture, multiple
+        # production variants, Model Monitor"
+        # (https://docs.aws.amazon.com/sagemaker/latest/dg/serverless-endpoints.html).
+        for key, why in (
+            ("instance_type", "has no instances"),
+            ("instance_count", "has no instances"),
+            ("data_capture_percent", "captures no data in SageMaker"),
+        ):
+            if t.has(key):
+                raise t.fail(
+                    key,
+                    f'a serverless endpoint {why} (endpoint.serving = "serverless"); remove '
+                    f'{key}, or serve on "instances"',
+                )
+        memory = t.integer("memory_size_mb", SERVERLESS_MEMORY_MB[0], SERVERLESS_MEMORY_MB[-1])
+        if memory not in SERVERLESS_MEMORY_MB:
+            sizes = ", ".join(map(str, SERVERLESS_MEMORY_MB))
+            raise t.fail("memory_size_mb", f"{memory} is not a serverless memory size ({sizes})")
+        endpoint = EndpointSettings(
+            serving=SERVERLESS,
+            memory_size_mb=memory,
+            max_concurrency=t.integer("max_concurrency", 1, MAX_CONCURRENCY),
+        )
+    else:
+        for key in ("memory_size_mb", "max_concurrency"):
+            if t.has(key):
+                raise t.fail(
+                    key,
+                    f'only a serverless endpoint takes {key} (endpoint.serving is "instances");'
+                    ' remove it, or set serving = "serverless"',
+                )
+        endpoint = EndpointSettings(
+            instance_type=t.string("instance_type", _INSTANCE_TYPE, "ml.m5.large"),
+            instance_count=t.integer("instance_count", 1, 100),
+            data_capture_percent=t.integer("data_capture_percent", 1, 100),
+        )
+    t.done()
+    return endpoint
+
+
+# A serverless endpoint's: SageMaker scales it, up to max_concurrency.
+NO_AUTOSCALING = Autoscaling(False, 0, 0, 0, 0, 0)
+
+
+def _autoscaling(table: _Table, endpoint: EndpointSettings) -> Autoscaling:
+    if endpoint.serverless:
+        if table.has("autoscaling"):
+            # "Amazon SageMaker AI automatically scales in or out on-demand serverless
+            # endpoints" (https://docs.aws.amazon.com/sagemaker/latest/dg/serverless-endpoints-autoscale.html).
+            raise table.fail(
+                "autoscaling",
+                "SageMaker scales a serverless endpoint itself, up to endpoint.max_concurrency "
+                '(endpoint.serving = "serverless"); remove [autoscaling]',
+            )
+        return NO_AUTOSCALING
+    t = table.table("autoscaling")
+    autoscaling = Autoscaling(
+        enabled=t.boolean("enabled") if t.has("enabled") else True,
+        min_capacity=t.integer("min_capacity", 1, 100),
+        max_capacity=t.integer("max_capacity", 1, 100),
+        invocations_per_instance=t.integer("invocations_per_instance", 1, 1_000_000),
+        scale_in_cooldown_seconds=t.integer("scale_in_cooldown_seconds", 0, 86_400),
+        scale_out_cooldown_seconds=t.integer("scale_out_cooldown_seconds", 0, 86_400),
+    )
+    if autoscaling.min_capacity > autoscaling.max_capacity:
+        raise t.fail("min_capacity", "is above max_capacity")
+    for key, outside in (
+        ("min_capacity", endpoint.instance_count < autoscaling.min_capacity),
+        ("max_capacity", endpoint.instance_count > autoscaling.max_capacity),
+    ):
+        if outside:
+            raise t.fail(
+                key,
+                f"endpoint.instance_count {endpoint.instance_count} must lie within "
+                f"{autoscaling.min_capacity}..{autoscaling.max_capacity} (min..max_capacity)",
+            )
+    t.done()
+    return autoscaling
 
 
 def _check_approval_policy(table: _Table, policy: Policy) -> None:
@@ -467,15 +586,8 @@ def _environment(name: str, table: _Table, serving: Serving) -> Environment:
         else None
     )
 
-    t = table.table("endpoint")
-    endpoint = EndpointSettings(
-        instance_type=t.string("instance_type", _INSTANCE_TYPE, "ml.m5.large"),
-        instance_count=t.integer("instance_count", 1, 100),
-        data_capture_percent=t.integer("data_capture_percent", 1, 100),
-    )
-    t.done()
-
-    rollout = _rollout(table.table("rollout"), endpoint.instance_count)
+    endpoint = _endpoint(table.table("endpoint"))
+    rollout = _rollout(table.table("rollout"), endpoint)
 
     t = table.table("alarms")
     alarms = Alarms(
@@ -485,28 +597,7 @@ def _environment(name: str, table: _Table, serving: Serving) -> Environment:
     )
     t.done()
 
-    t = table.table("autoscaling")
-    autoscaling = Autoscaling(
-        enabled=t.boolean("enabled") if t.has("enabled") else True,
-        min_capacity=t.integer("min_capacity", 1, 100),
-        max_capacity=t.integer("max_capacity", 1, 100),
-        invocations_per_instance=t.integer("invocations_per_instance", 1, 1_000_000),
-        scale_in_cooldown_seconds=t.integer("scale_in_cooldown_seconds", 0, 86_400),
-        scale_out_cooldown_seconds=t.integer("scale_out_cooldown_seconds", 0, 86_400),
-    )
-    if autoscaling.min_capacity > autoscaling.max_capacity:
-        raise t.fail("min_capacity", "is above max_capacity")
-    for key, outside in (
-        ("min_capacity", endpoint.instance_count < autoscaling.min_capacity),
-        ("max_capacity", endpoint.instance_count > autoscaling.max_capacity),
-    ):
-        if outside:
-            raise t.fail(
-                key,
-                f"endpoint.instance_count {endpoint.instance_count} must lie within "
-                f"{autoscaling.min_capacity}..{autoscaling.max_capacity} (min..max_capacity)",
-            )
-    t.done()
+    autoscaling = _autoscaling(table, endpoint)
 
     t = table.table("artifacts")
     artifacts = ArtifactRetention(
@@ -517,6 +608,13 @@ def _environment(name: str, table: _Table, serving: Serving) -> Environment:
     t.done()
 
     monitoring: Monitoring | None = None
+    if table.has("monitoring") and endpoint.serverless:
+        raise table.fail(
+            "monitoring",
+            "Model Monitor needs data capture, which SageMaker Serverless Inference does not "
+            'support (endpoint.serving = "serverless"); remove [monitoring], or serve on '
+            '"instances"',
+        )
     if table.has("monitoring"):
         t = table.table("monitoring")
         monitoring = Monitoring(
@@ -565,7 +663,8 @@ def _environment(name: str, table: _Table, serving: Serving) -> Environment:
         if len(approvals.reviewers) > 6:
             raise t.fail("reviewers", "GitHub allows at most 6 required reviewers")
         t.done()
-    instance_types = [endpoint.instance_type] + ([monitoring.instance_type] if monitoring else [])
+    instance_types = [endpoint.instance_type] if endpoint.instance_type else []
+    instance_types += [monitoring.instance_type] if monitoring else []
     encryption = _encryption(table, account, region, instance_types)
     bootstrap = _bootstrap(table.table("bootstrap"), account) if table.has("bootstrap") else None
     model = _model_source(table.table("model"), monitoring) if table.has("model") else ModelSource()

@@ -41,6 +41,11 @@ from .policies import (
 MONITORING_TYPES = frozenset(
     {"AWS::SageMaker::DataQualityJobDefinition", "AWS::SageMaker::MonitoringSchedule"}
 )
+# The resource types only an autoscaled endpoint has (not with autoscaling.enabled = false,
+# nor a serverless endpoint, which SageMaker scales itself).
+AUTOSCALING_TYPES = frozenset(
+    {"AWS::ApplicationAutoScaling::ScalableTarget", "AWS::ApplicationAutoScaling::ScalingPolicy"}
+)
 # The resource types only an environment whose artifacts stack creates its key has.
 KEY_TYPES = frozenset({"AWS::KMS::Key", "AWS::KMS::Alias"})
 # Output names: `invoke bootstrap` prints them as the GitHub variables to set.
@@ -57,6 +62,8 @@ def resource_types(environment: Environment) -> list[str]:
     types = set(handler_permissions())
     if environment.monitoring is None:
         types -= MONITORING_TYPES
+    if not environment.autoscaling.enabled:
+        types -= AUTOSCALING_TYPES
     if not environment.encryption.kms or environment.encryption.key_arn is not None:
         types -= KEY_TYPES  # S3-managed keys, or a key the environment was given
     return sorted(types)

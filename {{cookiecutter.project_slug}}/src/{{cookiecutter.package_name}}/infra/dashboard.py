@@ -25,6 +25,7 @@ class EndpointDashboard(Construct):
         endpoint_name: str,
         variant_name: str,
         alarms: Sequence[cloudwatch.IAlarm],
+        serverless: bool = False,
     ) -> None:
         super().__init__(scope, id)
 
@@ -59,11 +60,27 @@ class EndpointDashboard(Construct):
                 width=12,
             ),
         )
-        self.dashboard.add_widgets(
-            cloudwatch.GraphWidget(
+        if serverless:
+            # "The metrics below are an exhaustive list of metrics for serverless endpoints.
+            # Any metric not listed below is not published for serverless endpoints": no
+            # CPUUtilization or InvocationsPerInstance; MemoryUtilization, ModelSetupTime (a
+            # cold start's) and ServerlessConcurrentExecutionsUtilization ("the number of
+            # concurrent executions divided by the maximum concurrency") instead
+            # (https://docs.aws.amazon.com/sagemaker/latest/dg/serverless-endpoints-monitoring.html).
+            capacity = cloudwatch.GraphWidget(
+                title="Serverless capacity",
+                left=[
+                    metric("ServerlessConcurrentExecutionsUtilization", "Maximum"),
+                    instance_metric("MemoryUtilization"),
+                ],
+                right=[metric("ModelSetupTime", "p99")],
+                width=24,
+            )
+        else:
+            capacity = cloudwatch.GraphWidget(
                 title="Instances",
                 left=[instance_metric("CPUUtilization"), instance_metric("MemoryUtilization")],
                 right=[metric("InvocationsPerInstance", "Sum")],
                 width=24,
-            ),
-        )
+            )
+        self.dashboard.add_widgets(capacity)

@@ -1,4 +1,5 @@
-"""A SageMaker Model, EndpointConfig (with data capture) and Endpoint with a blue/green rollout."""
+"""A SageMaker Model, EndpointConfig (instances with data capture, or serverless) and Endpoint
+with a blue/green rollout."""
 
 from __future__ import annotations
 
@@ -34,6 +35,51 @@ def traffic_routing(rollout: Rollout) -> sagemaker.CfnEndpoint.TrafficRoutingCon
         canary_size=step if rollout.strategy is RolloutStrategy.CANARY else None,
         linear_step_size=step if rollout.strategy is RolloutStrategy.LINEAR else None,
         wait_interval_in_seconds=rollout.wait_seconds,
+    )
+
+
+def _variant(
+    settings: EndpointSettings, model_name: str
+) -> sagemaker.CfnEndpointConfig.ProductionVariantProperty:
+    """The one production variant: an instance fleet, or a serverless one, which "Specifies
+    a serverless endpoint configuration instead of an instance-based endpoint configuration"
+    (ProductionVariant.ServerlessConfig,
+    https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_ProductionVariant.html)."""
+    if settings.serverless:
+        return sagemaker.CfnEndpointConfig.ProductionVariantProperty(
+            variant_name=VARIANT_NAME,
+            model_name=model_name,
+            serverless_config=sagemaker.CfnEndpointConfig.ServerlessConfigProperty(
+                memory_size_in_mb=settings.memory_size_mb,
+                max_concurrency=settings.max_concurrency,
+            ),
+            initial_variant_weight=1.0,
+        )
+    return sagemaker.CfnEndpointConfig.ProductionVariantProperty(
+        variant_name=VARIANT_NAME,
+        model_name=model_name,
+        initial_instance_count=settings.instance_count,
+        instance_type=settings.instance_type,
+        initial_variant_weight=1.0,
+    )
+
+
+def _data_capture(
+    settings: EndpointSettings, capture_uri: str, kms_key_id: str | None
+) -> sagemaker.CfnEndpointConfig.DataCaptureConfigProperty:
+    return sagemaker.CfnEndpointConfig.DataCaptureConfigProperty(
+        kms_key_id=kms_key_id,
+        enable_capture=True,
+        initial_sampling_percentage=settings.data_capture_percent,
+        destination_s3_uri=capture_uri,
+        capture_options=[
+            sagemaker.CfnEndpointConfig.CaptureOptionProperty(capture_mode="Input"),
+            sagemaker.CfnEndpointConfig.CaptureOptionProperty(capture_mode="Output"),
+        ],
+        capture_content_type_header=sagemaker.CfnEndpointConfig.CaptureContentTypeHeaderProperty(
+            csv_content_types=["text/csv"],
+            json_content_types=["application/json"],
+        ),
     )
 
 
@@ -77,7 +123,9 @@ class ModelEndpoint(Construct):
             # The handler needs no network; SageMaker still fetches the model data and
             # captures requests. Create-only, which is fine for an unnamed Model (checkov
             # CKV_AWS_370; https://docs.aws.amazon.com/sagemaker/latest/dg/mkt-algo-model-internet-free.html).
-            enable_network_isolation=True,
+            # Serverless Inference does not support it ("... VPC configuration, network
+            # isolation, data capture ...", https://docs.aws.amazon.com/sagemaker/latest/dg/serverless-endpoints.html).
+            enable_network_isolation=not settings.serverless,
             primary_container=sagemaker.CfnModel.ContainerDefinitionProperty(
                 image=image_uri,
                 model_data_url=model_data_url,
@@ -94,30 +142,13 @@ class ModelEndpoint(Construct):
         self.endpoint_config = sagemaker.CfnEndpointConfig(
             self,
             "Config",
-            production_variants=[
-                sagemaker.CfnEndpointConfig.ProductionVariantProperty(
-                    variant_name=VARIANT_NAME,
-                    model_name=self.model.attr_model_name,
-                    initial_instance_count=settings.instance_count,
-                    instance_type=settings.instance_type,
-                    initial_variant_weight=1.0,
-                )
-            ],
-            # The instance's storage volume (create-only: a new key is a new config).
+            production_variants=[_variant(settings, self.model.attr_model_name)],
+            # The instance's storage volume (create-only: a new key is a new config); for a
+            # serverless endpoint "SageMaker AI uses this key to encrypt your Amazon ECR
+            # image" (https://docs.aws.amazon.com/sagemaker/latest/dg/serverless-endpoints-create-config.html).
             kms_key_id=kms_key_id,
-            data_capture_config=sagemaker.CfnEndpointConfig.DataCaptureConfigProperty(
-                kms_key_id=kms_key_id,
-                enable_capture=True,
-                initial_sampling_percentage=settings.data_capture_percent,
-                destination_s3_uri=capture_uri,
-                capture_options=[
-                    sagemaker.CfnEndpointConfig.CaptureOptionProperty(capture_mode="Input"),
-                    sagemaker.CfnEndpointConfig.CaptureOptionProperty(capture_mode="Output"),
-                ],
-                capture_content_type_header=sagemaker.CfnEndpointConfig.CaptureContentTypeHeaderProperty(
-                    csv_content_types=["text/csv"],
-                    json_content_types=["application/json"],
-                ),
+            data_capture_config=(
+                None if settings.serverless else _data_capture(settings, capture_uri, kms_key_id)
             ),
             tags=tags,
         )

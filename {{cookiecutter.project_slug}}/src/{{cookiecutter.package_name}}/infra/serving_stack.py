@@ -118,6 +118,7 @@ class ServingStack(Stack):
             "Dashboard",
             endpoint_name=name,
             variant_name=VARIANT_NAME,
+            serverless=environment.endpoint.serverless,
             alarms=[
                 cloudwatch.Alarm.from_alarm_name(self, f"Watched{index}", name)
                 for index, name in enumerate(self.alarms.names)
@@ -155,7 +156,11 @@ class ServingStack(Stack):
             policy,
             [
                 read_objects(bucket, f"{MODELS_PREFIX}*"),
-                write_objects(bucket, f"{data_capture_prefix(environment.name)}*"),
+                *(
+                    []
+                    if environment.endpoint.serverless  # captures nothing
+                    else [write_objects(bucket, f"{data_capture_prefix(environment.name)}*")]
+                ),
                 *pull_image(self, repository),
                 write_logs(self, environment, "/aws/sagemaker/Endpoints/*"),
                 put_metrics("StringEquals", "/aws/sagemaker/Endpoints"),

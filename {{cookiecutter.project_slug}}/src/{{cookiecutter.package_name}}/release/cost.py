@@ -2,7 +2,13 @@
 
 It is an estimate for a reviewer, not a bill: on-demand instance-hours of the endpoint
 between the autoscaling minimum and maximum; storage, data transfer and Model Monitor jobs
-are not included. An instance type or region missing from the table says so.
+are not included. A serverless endpoint is billed for the time it spends on requests, by the
+memory configured ("billed by the millisecond", and "During times when there are no
+requests, Serverless Inference scales your endpoint down to 0",
+https://docs.aws.amazon.com/sagemaker/latest/dg/serverless-endpoints.html): its estimate is
+$0 idle, the price of a million requests that each take the p99 latency alarm's threshold,
+and the most a month can cost, every one of max_concurrency busy all month. An instance type
+or region missing from the table says so.
 """
 
 from __future__ import annotations
@@ -49,14 +55,65 @@ class CostEstimate:
         )
 
 
+@dataclass(frozen=True)
+class ServerlessEstimate:
+    region: str
+    usd_per_gb_second: float | None
+    memory_size_mb: int
+    max_concurrency: int
+    request_ms: int  # what one request is assumed to take: the p99 latency alarm's threshold
+    hours_per_month: int
+
+    @property
+    def usd_per_second(self) -> float | None:
+        """What a second of one request costs at this memory size."""
+        if self.usd_per_gb_second is None:
+            return None
+        return self.usd_per_gb_second * self.memory_size_mb / 1024
+
+    @property
+    def per_million_requests(self) -> float | None:
+        if self.usd_per_second is None:
+            return None
+        return self.usd_per_second * self.request_ms / 1000 * 1_000_000
+
+    @property
+    def monthly_ceiling(self) -> float | None:
+        if self.usd_per_second is None:
+            return None
+        return self.usd_per_second * self.max_concurrency * self.hours_per_month * 3600
+
+    def describe(self) -> str:
+        shape = f"serverless {self.memory_size_mb} MB, up to {self.max_concurrency} concurrent"
+        if self.usd_per_second is None or self.per_million_requests is None:
+            return (
+                f"unknown: no serverless price in {self.region} ({shape}; add it to {PRICES.name})"
+            )
+        return (
+            f"$0/month idle, ~${self.per_million_requests:,.2f} per million requests of "
+            f"{self.request_ms} ms (the p99 latency alarm), at most ~${self.monthly_ceiling:,.0f}"
+            f"/month with every one busy all month ({shape} at ${self.usd_per_second:.7f}/s in "
+            f"{self.region}, plus data processed; on-demand list price, an estimate)"
+        )
+
+
 @cache
 def _table() -> dict[str, Any]:
     table: dict[str, Any] = json.loads(PRICES.read_text(encoding="utf-8"))
     return table
 
 
-def estimate(environment: Environment) -> CostEstimate:
+def estimate(environment: Environment) -> CostEstimate | ServerlessEstimate:
     table = _table()
+    if environment.endpoint.serverless:
+        return ServerlessEstimate(
+            region=environment.region,
+            usd_per_gb_second=table["serverless"]["usd_per_gb_second"].get(environment.region),
+            memory_size_mb=environment.endpoint.memory_size_mb,
+            max_concurrency=environment.endpoint.max_concurrency,
+            request_ms=environment.alarms.latency_p99_ms,
+            hours_per_month=int(table["hours_per_month"]),
+        )
     price = (
         table["usd_per_hour"].get(environment.region, {}).get(environment.endpoint.instance_type)
     )

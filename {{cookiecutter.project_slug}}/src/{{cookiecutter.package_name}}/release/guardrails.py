@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
-from ..config import Environment, Project
+from ..config import SERVERLESS, Environment, Project
 from ..digests import NOT_INSTALLED
 from ..errors import Refusal
 from .git import GitState
@@ -241,6 +241,35 @@ def check_drift(environment: Environment, summary: str, *, execute: bool) -> Non
             f"--env {environment.name}, then put the change in code or undo it and deploy "
             "again (policy.refuse_drift)"
         )
+
+
+def check_serving_switch(
+    environment: str, endpoint: str, live: Mapping[str, str], planned: Mapping[str, str]
+) -> str | None:
+    """An instance endpoint cannot become serverless in place: "If you try to update your
+    real-time endpoint to serverless, you receive a ValidationError message"; the other way
+    works, but "once you make the update, you cannot roll it back to serverless"
+    (https://docs.aws.amazon.com/sagemaker/latest/dg/serverless-endpoints.html). So the first
+    is refused before any change set and the second is a note for the plan (returned).
+
+    live, planned: variant -> instance type, or SERVERLESS (endpoint_state.runs_on).
+    """
+    for variant in sorted(set(live) & set(planned)):
+        before, after = live[variant], planned[variant]
+        if after == SERVERLESS and before not in ("", SERVERLESS):
+            raise Refusal(
+                f"{endpoint} serves {variant} on {before} instances and this deploy makes it "
+                "serverless, which SageMaker refuses in place; run invoke destroy --env "
+                f"{environment} --execute first (the endpoint is down until the deploy), or "
+                'keep endpoint.serving = "instances"'
+            )
+    switched = [v for v in sorted(set(live) & set(planned)) if live[v] == SERVERLESS != planned[v]]
+    if switched:
+        return (
+            f"{endpoint} goes from serverless to instances ({', '.join(switched)}); SageMaker "
+            "cannot update it back to serverless: that takes invoke destroy and a new deploy"
+        )
+    return None
 
 
 def check_instance_type(

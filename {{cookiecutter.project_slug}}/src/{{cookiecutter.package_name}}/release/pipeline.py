@@ -328,12 +328,14 @@ def _check_endpoint_update(run: Run, source: Source) -> None:
     live = live_endpoint(run.aws, endpoint)
     if live is None:
         return
+    planned = planned_instance_types(serving)
+    note = guardrails.check_serving_switch(
+        run.environment.name, endpoint, live.instance_types, planned
+    )
+    if note:
+        run.out.print(f"note: {note}")
     guardrails.check_instance_type(
-        run.environment.name,
-        endpoint,
-        live.instance_types,
-        live.autoscaled,
-        planned_instance_types(serving),
+        run.environment.name, endpoint, live.instance_types, live.autoscaled, planned
     )
 
 
