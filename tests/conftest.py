@@ -50,12 +50,8 @@ def default_answers(**overrides: str) -> dict[str, Any]:
 BAKES: dict[str, dict[str, str]] = {
     # canary rollout, Model Monitor on, Python 3.11
     "defaults": {},
-    # every switch off; all-at-once rollout; a serverless dev
-    "switches-off": {
-        "include_model_monitor": "n",
-        "rollout_strategy": "all-at-once",
-        "dev_serving": "serverless",
-    },
+    # every switch off; all-at-once rollout
+    "switches-off": {"include_model_monitor": "n", "rollout_strategy": "all-at-once"},
     # an odd name, a linear rollout, another region, Python and framework (XGBoost)
     "odd-name": {
         "project_name": "ACME Fraud-Scorer 2",
@@ -65,13 +61,15 @@ BAKES: dict[str, dict[str, str]] = {
         "python_version": "3.12",
         "model_framework": "xgboost",
     },
-    # the longest slug the hook allows: generated lines must still fit and format; PyTorch
+    # the longest slug the hook allows: generated lines must still fit and format; PyTorch;
+    # a serverless dev beside Model Monitor in the other environments
     "long-name": {
         "project_name": "Global Payments Risk Scoring Svc",
         "prod_instance_count": "3",
         "max_instance_count": "6",
         "python_version": "3.13",
         "model_framework": "pytorch",
+        "dev_serving": "serverless",
     },
 }
 

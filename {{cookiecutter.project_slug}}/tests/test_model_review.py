@@ -10,6 +10,7 @@ import io
 import json
 import tarfile
 from dataclasses import asdict, replace
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -402,7 +403,9 @@ def test_captured_requests_are_replayed_beside_the_golden_ones(
         capture_line(",".join(map(str, sessions[2][0])), "text/csv", "CSV"),
     ]
     # SageMaker's layout under the capture URI: <endpoint>/<variant>/yyyy/mm/dd/hh/<file>.jsonl
-    key = f"{data_capture_prefix('local')}endpoint/AllTraffic/2026/12/06/10/capture.jsonl"
+    folder = f"{data_capture_prefix('local')}{local_settings.project.name}-local/AllTraffic/"
+    hour = datetime.now(UTC).strftime("%Y/%m/%d/%H")
+    key = f"{folder}{hour}/capture.jsonl"
     client(aws, "s3").put_object(Bucket=BUCKET, Key=key, Body="\n".join(lines).encode())
     outcome, said = replay(local_settings, repo, 2, execute=True)
     assert "captured requests: " in said and " of 11 sessions change decision" in said

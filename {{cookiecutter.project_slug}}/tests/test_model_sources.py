@@ -568,3 +568,45 @@ def test_an_artifact_without_its_handler_is_refused(aws: str, repo: Path, tmp_pa
         f"{prefix}output/model.tar.gz has no code/inference.py, which the framework image runs; "
         "package the model with its handler, as invoke package does"
     )
+
+
+# --- promotion --------------------------------------------------------------------------------
+
+
+def test_a_promotion_takes_only_the_package_its_source_ran(
+    aws: str, repo: Path, tmp_path: Path
+) -> None:
+    """Each environment resolves latest-approved in its own group: a version approved
+    between local's deploy and qa's is another model, refused as such (naming both
+    packages), not as a library drift; the version local ran, named, promotes."""
+    first, _ = upload_run(aws, tmp_path, "run-8")
+    ran = register(aws, first)
+    approve(aws, ran)
+    table = {"source": "package", "group": GROUP, "artifacts": ARTIFACTS}
+    document = local_document(aws)
+    document["environments"]["local"]["model"] = {**table, "version": "latest-approved"}
+    qa = json.loads(json.dumps(document["environments"]["local"]))
+    qa["policy"]["promotion_from"] = "local"
+    document["environments"]["qa"] = qa
+    settings = parse(document, CONFIG_PATH)
+    local, _ = run(settings, repo, env="local", execute=True)
+    assert local.record is not None
+    second, _ = upload_run(aws, tmp_path, "run-9", regularization=0.5)
+    newer = register(aws, second)
+    approve(aws, newer)
+    message = refused(aws, lambda: run(settings, repo, env="qa", execute=True))
+    assert message.startswith(f"the model from {newer} (")
+    assert f"is not the one local's deploy {local.deploy_id} of " in message
+    assert message.endswith(
+        f"…, from {ran}); qa takes only the model local ran: register and approve that archive "
+        "here, or deploy with --model-package naming its version"
+    )
+    promoted = deploy(
+        settings,
+        DeployRequest(environment="qa", execute=True, model_package=ran),
+        root=repo,
+        environ=CONFIRM,
+        out=Console(file=io.StringIO(), width=200),
+    )
+    assert promoted.record is not None and promoted.record.succeeded
+    assert promoted.record.model_sha256 == local.record.model_sha256

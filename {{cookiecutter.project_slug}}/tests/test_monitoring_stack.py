@@ -12,10 +12,10 @@ from {{ cookiecutter.package_name }}.config import Settings
 from {{ cookiecutter.package_name }}.images import model_monitor_image
 from {{ cookiecutter.package_name }}.infra.assembly import SynthesizedStack
 
-from .conftest import ENVIRONMENTS, MODEL_SHA256, only_resource
+from .conftest import MODEL_SHA256, MONITORED_ENVIRONMENTS, only_resource
 
 
-@pytest.mark.parametrize("env", ENVIRONMENTS)
+@pytest.mark.parametrize("env", MONITORED_ENVIRONMENTS)
 def test_schedule_follows_config(
     template_json: dict[str, Any], settings: Settings, env: str
 ) -> None:
@@ -29,7 +29,7 @@ def test_schedule_follows_config(
     assert len(schedule["MonitoringScheduleName"]) <= 63
 
 
-@pytest.mark.parametrize("env", ENVIRONMENTS)
+@pytest.mark.parametrize("env", MONITORED_ENVIRONMENTS)
 def test_job_checks_the_endpoint_against_the_models_baseline(
     template_json: dict[str, Any], settings: Settings, env: str
 ) -> None:

@@ -119,6 +119,27 @@ def test_promotion_takes_only_the_model_and_lock_the_source_environment_ran(
         assert "\n" not in str(refused.value)
 
 
+def test_a_promoted_model_trained_elsewhere_is_the_same_archive_and_image(
+    settings: Settings,
+) -> None:
+    prod, lock, model = settings.environment("prod"), "1f" * 32, "ab" * 32
+    arn = "arn:aws:sagemaker:us-east-1:222222222222:model-package/threat-models/3"
+    image = "123456789012.dkr.ecr.us-east-1.amazonaws.com/scorer@sha256:" + "0" * 64
+    package = {"kind": "package", "uri": "s3://t/run/model.tar.gz", "package": arn, "image": image}
+    ran = replace(record(), lock_sha256=lock, model_source=package)
+    guardrails.check_promoted_bytes(prod, ran, model, lock, package)
+    other = {**package, "image": image.replace("scorer", "other")}
+    for here, model_here, refusal in (
+        (package, "cd" * 32, f"the model from {arn} (cdcdcdcdcdcd…) is not the one staging's"),
+        ({"kind": "build"}, model, "the model's image here (the [model] framework image) is not"),
+        (other, model, f"the model's image here ({other['image']}) is not the one staging's"),
+    ):
+        with pytest.raises(Refusal) as refused:
+            guardrails.check_promoted_bytes(prod, ran, model_here, lock, here)
+        assert str(refused.value).startswith(refusal)
+        assert "uv sync" not in str(refused.value)
+
+
 @pytest.mark.parametrize(
     ("status", "pending", "refusal"),
     [

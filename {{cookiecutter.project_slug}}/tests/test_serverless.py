@@ -5,20 +5,27 @@ the local AWS (which refuses what SageMaker refuses), and priced."""
 from __future__ import annotations
 
 import copy
+import io
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
+from rich.console import Console
 
 from {{ cookiecutter.package_name }}.config import Settings, parse, read_toml
 from {{ cookiecutter.package_name }}.infra.app import synthesize_into
+from {{ cookiecutter.package_name }}.naming import stack_names
 from {{ cookiecutter.package_name }}.release.cost import ServerlessEstimate, estimate
+from {{ cookiecutter.package_name }}.release.deploy import DeployRequest, deploy
+from {{ cookiecutter.package_name }}.release.destroy import DestroyResult
 
 from .conftest import CONFIG_PATH, MODEL_SHA256, local_document, only_resource, resources_of_type
 from .conftest import aws_client as client
 from .test_config import error_for
-from .test_release_deploy import refused, run
+from .test_release_deploy import CONFIRM, commit, refused, retrained, run
+from .test_release_destroy import tear_down
 from .test_release_rollback import roll
 
 SERVERLESS = {"serving": "serverless", "memory_size_mb": 2048, "max_concurrency": 5}
@@ -91,12 +98,13 @@ CONFLICTS = [
     ),
     (
         {"rollout.strategy": "canary", "rollout.step_percent": 20},
-        "environments.dev.rollout.strategy: a canary rollout shifts traffic between instance "
-        'fleets, which a serverless endpoint does not have (endpoint.serving = "serverless")',
+        "environments.dev.rollout.strategy: a canary rollout steps through an instance "
+        "fleet's capacity, and SageMaker documents no such steps for a serverless endpoint "
+        '(endpoint.serving = "serverless"); use all-at-once',
     ),
     (
         {"rollout.strategy": "linear", "rollout.step_percent": 20},
-        "environments.dev.rollout.strategy: a linear rollout shifts traffic",
+        "environments.dev.rollout.strategy: a linear rollout steps through",
     ),
     (
         {"endpoint.memory_size_mb": 2500},
@@ -237,25 +245,97 @@ def test_an_instance_endpoint_is_not_made_serverless_in_place(
     )
 
 
-def test_a_serverless_endpoint_may_move_to_instances_with_a_note(
+def test_an_environment_that_may_not_be_destroyed_is_told_to_stay_on_instances(
+    aws: str, repo: Path
+) -> None:
+    document = local_document(aws)
+    document["environments"]["local"]["policy"]["destroy_allowed"] = False
+    run(parse(document, CONFIG_PATH), repo, execute=True)
+    serverless = serverless_document(document)
+    message = refused(aws, lambda: run(parse(serverless, CONFIG_PATH), repo, execute=True))
+    assert message.endswith(
+        'which SageMaker refuses in place; keep endpoint.serving = "instances": '
+        "policy.destroy_allowed is false in local, and only a destroy and a new deploy make it "
+        "serverless"
+    )
+
+
+def with_autoscaling(settings: Settings, enabled: bool) -> Settings:
+    local = settings.environment("local")
+    changed = replace(local, autoscaling=replace(local.autoscaling, enabled=enabled))
+    return replace(settings, environments={**settings.environments, "local": changed})
+
+
+def test_a_serverless_endpoint_moves_to_instances_without_retained_properties(
     aws: str, local_settings: Settings, repo: Path
 ) -> None:
+    """What RetainAllVariantProperties keeps of a serverless variant is not documented: the
+    move goes with autoscaling off (the Endpoint then keeps nothing), and its plan says it
+    cannot be undone in place."""
     run(serverless_settings(aws), repo, execute=True)
-    outcome, output = run(local_settings, repo, execute=True)
-    assert outcome.record is not None and outcome.record.succeeded
-    assert "goes from serverless to instances (AllTraffic); SageMaker cannot update it back" in (
-        " ".join(output.split())
+    message = refused(aws, lambda: run(local_settings, repo, execute=True))
+    assert message.endswith(
+        "deploy with [environments.local.autoscaling] enabled = false first, then with "
+        "enabled = true"
     )
+    outcome, output = run(with_autoscaling(local_settings, False), repo, execute=True)
+    assert outcome.record is not None and outcome.record.succeeded
+    note = "goes from serverless to instances (AllTraffic); SageMaker cannot update it back"
+    assert note in " ".join(output.split())
+    assert note in (outcome.bundle / "plan.md").read_text(encoding="utf-8")
+    again, _ = run(local_settings, repo, execute=True)  # autoscaling on again: a scalable target
+    assert again.record is not None and again.record.succeeded
+    targets = client(aws, "application-autoscaling").describe_scalable_targets(
+        ServiceNamespace="sagemaker"
+    )
+    assert len(targets["ScalableTargets"]) == 1
+
+
+def test_replaying_captured_requests_on_a_serverless_endpoint_says_why_not(
+    aws: str, repo: Path
+) -> None:
+    settings = serverless_settings(aws)
+    run(settings, repo, execute=True)
+    commit(repo, "model-change.txt", "regularization = 0.05\n")
+    output = io.StringIO()
+    deploy(
+        settings,
+        DeployRequest(environment="local", replay_captured=5),
+        root=repo,
+        environ=CONFIRM,
+        out=Console(file=output, width=250),
+        package=retrained,
+    )
+    said = " ".join(output.getvalue().split())
+    assert "captured requests: a serverless endpoint captures no requests (endpoint.serving)" in (
+        said
+    )
+
+
+def test_destroy_takes_a_monitoring_stack_the_config_no_longer_names(
+    aws: str, local_settings: Settings, repo: Path
+) -> None:
+    """The way from instances to serverless: [monitoring] goes from the config first, and
+    the destroy must still delete the monitoring stack that watches the endpoint."""
+    run(local_settings, repo, execute=True)
+    names = stack_names(local_settings.project, local_settings.environment("local"))
+    settings = serverless_settings(aws)
+    outcome, _ = tear_down(settings, repo, execute=True)
+    assert outcome.result is DestroyResult.DESTROYED
+    assert set(outcome.stacks) == {name for name in names if not name.endswith("-artifacts")}
+    deployed, _ = run(settings, repo, execute=True)
+    assert deployed.record is not None and deployed.record.succeeded
 
 
 def test_a_rollback_to_a_serverless_record_meets_the_same_rule(
     aws: str, local_settings: Settings, repo: Path
 ) -> None:
     first, _ = run(serverless_settings(aws), repo, execute=True)
-    run(local_settings, repo, execute=True)
+    settings = with_autoscaling(local_settings, False)
+    run(settings, repo, execute=True)
     assert first.record is not None
     deploy_id = first.record.deploy_id
-    message = refused(aws, lambda: roll(local_settings, repo, to=deploy_id, execute=True))
+    message = refused(aws, lambda: roll(settings, repo, to=deploy_id, execute=True))
     assert "this deploy makes it serverless, which SageMaker refuses in place" in message
 
 
@@ -330,8 +410,8 @@ def test_the_local_aws_refuses_what_serverless_inference_lacks(aws: str) -> None
 
 
 def test_the_estimate_prices_requests_not_hours() -> None:
-    env = parse(serverless_document(committed(), "dev"), CONFIG_PATH).environment("dev")
-    found = estimate(env)
+    priced = serverless_document(_region(committed(), "us-east-1"), "dev")
+    found = estimate(parse(priced, CONFIG_PATH).environment("dev"))
     assert isinstance(found, ServerlessEstimate)
     assert found.usd_per_second == pytest.approx(0.00004)  # 2 GB at $0.00002 per GB-second
     # A million requests of the 1000 ms p99 latency alarm: 1e6 s at $0.00004.

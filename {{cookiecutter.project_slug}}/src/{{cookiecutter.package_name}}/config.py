@@ -418,15 +418,18 @@ def _rollout(table: _Table, endpoint: EndpointSettings) -> Rollout:
         if table.has("step_percent"):
             raise table.fail("step_percent", "only canary and linear rollouts take a step")
     elif endpoint.serverless:
-        # SageMaker documents canary and linear shifting in capacity of instance fleets
-        # (CapacitySize: INSTANCE_COUNT or CAPACITY_PERCENT,
-        # https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_CapacitySize.html) and
-        # nowhere for a serverless endpoint, whose rolling updates it excludes outright
-        # (https://docs.aws.amazon.com/sagemaker/latest/dg/deployment-guardrails-exclusions.html).
+        # A choice of this project, not a documented SageMaker rule: canary and linear steps
+        # are sized in instances or percent of a fleet's capacity (CapacitySize,
+        # https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_CapacitySize.html),
+        # and no AWS page says what they do on a serverless endpoint (its exclusions name
+        # rolling updates only,
+        # https://docs.aws.amazon.com/sagemaker/latest/dg/deployment-guardrails-exclusions.html),
+        # so a serverless endpoint rolls out all at once, still blue/green with the alarms.
         raise table.fail(
             "strategy",
-            f"a {strategy} rollout shifts traffic between instance fleets, which a serverless "
-            'endpoint does not have (endpoint.serving = "serverless"); use all-at-once',
+            f"a {strategy} rollout steps through an instance fleet's capacity, and SageMaker "
+            "documents no such steps for a serverless endpoint (endpoint.serving = "
+            '"serverless"); use all-at-once',
         )
     else:
         low, high = STEP_LIMITS[strategy]

@@ -41,8 +41,9 @@ from .policies import (
 MONITORING_TYPES = frozenset(
     {"AWS::SageMaker::DataQualityJobDefinition", "AWS::SageMaker::MonitoringSchedule"}
 )
-# The resource types only an autoscaled endpoint has (not with autoscaling.enabled = false,
-# nor a serverless endpoint, which SageMaker scales itself).
+# The resource types only an autoscaled endpoint has. The bootstrap covers them even where
+# the endpoint has none (autoscaling.enabled = false, or serverless), so that turning
+# autoscaling on, or serving on instances again, needs no new bootstrap.
 AUTOSCALING_TYPES = frozenset(
     {"AWS::ApplicationAutoScaling::ScalableTarget", "AWS::ApplicationAutoScaling::ScalingPolicy"}
 )
@@ -57,13 +58,11 @@ OUTPUTS = {
 
 
 def resource_types(environment: Environment) -> list[str]:
-    """The resource types the environment's stacks create (a test holds this to the
-    synthesized templates)."""
+    """The resource types the environment's stacks create, and AUTOSCALING_TYPES always (a
+    test holds this to the synthesized templates)."""
     types = set(handler_permissions())
     if environment.monitoring is None:
         types -= MONITORING_TYPES
-    if not environment.autoscaling.enabled:
-        types -= AUTOSCALING_TYPES
     if not environment.encryption.kms or environment.encryption.key_arn is not None:
         types -= KEY_TYPES  # S3-managed keys, or a key the environment was given
     return sorted(types)

@@ -48,6 +48,17 @@ def planned_instance_types(template_path: Path) -> dict[str, str]:
     }
 
 
+def planned_retains(template_path: Path) -> bool:
+    """Whether a serving template's Endpoint keeps the live variants' properties on update
+    (RetainAllVariantProperties)."""
+    template = json.loads(template_path.read_text(encoding="utf-8"))
+    return any(
+        str(resource.get("Properties", {}).get("RetainAllVariantProperties")).lower() == "true"
+        for resource in template.get("Resources", {}).values()
+        if resource.get("Type") == "AWS::SageMaker::Endpoint"
+    )
+
+
 def live_endpoint(aws: Aws, endpoint: str) -> LiveEndpoint | None:
     """None when the endpoint does not exist yet."""
     sagemaker = aws.client("sagemaker")

@@ -175,14 +175,23 @@ def check_installed_as_locked(
 
 
 def check_promoted_bytes(
-    environment: Environment, promoted: DeployRecord, model_sha256: str, lock_sha256: str
+    environment: Environment,
+    promoted: DeployRecord,
+    model_sha256: str,
+    lock_sha256: str,
+    model_source: Mapping[str, str] | None = None,
 ) -> None:
     """Promote bytes, not commits: the model packaged here and the uv.lock it was built
     with are the ones the source environment ran for this commit (promoted: its record).
     Packaging is reproducible (same commit and locked libraries, same bytes), so a
-    different digest means something else would run here than ran there."""
+    different digest means something else would run here than ran there. A model trained
+    elsewhere (model_source: the record's kind, uri, package, image) must be the same
+    archive, served by the same image; the refusal names where each came from."""
     source, commit = promoted.environment, promoted.commit[:7]
     ran = f"{source}'s deploy {promoted.deploy_id} of {commit}"
+    here = model_source or {}
+    if {here.get("kind", "build"), promoted.model_source.get("kind", "build")} != {"build"}:
+        _check_promoted_model(environment, promoted, model_sha256, here)
     if not lock_sha256:
         raise Refusal(
             f"this checkout has no uv.lock, so what {environment.name} would run cannot be "
@@ -207,6 +216,37 @@ def check_promoted_bytes(
             "libraries here differ from the lock (run `uv sync --locked`, or deploy through "
             f"nox, which installs exactly uv.lock); {environment.name} takes only the model "
             f"{source} ran"
+        )
+
+
+def _where(origin: Mapping[str, str]) -> str:
+    kind = origin.get("kind", "build")
+    if kind == "build":
+        return "built from this commit"
+    return f"from {origin.get('package') or origin.get('uri', 'an unrecorded source')}"
+
+
+def _check_promoted_model(
+    environment: Environment, promoted: DeployRecord, sha256: str, origin: Mapping[str, str]
+) -> None:
+    """The model-trained-elsewhere half of check_promoted_bytes: packaging did not make
+    these bytes, so a difference is a different model or image, not a library drift."""
+    source, there = promoted.environment, promoted.model_source
+    ran = f"{source}'s deploy {promoted.deploy_id} of {promoted.commit[:7]}"
+    if sha256 != promoted.model_sha256:
+        raise Refusal(
+            f"the model {_where(origin)} ({sha256[:12]}…) is not the one {ran} served "
+            f"({promoted.model_sha256[:12]}…, {_where(there)}); {environment.name} takes only "
+            f"the model {source} ran: register and approve that archive here, or deploy with "
+            "--model-package naming its version"
+        )
+    framework = "the [model] framework image"
+    image, image_there = origin.get("image") or framework, there.get("image") or framework
+    if image != image_there:
+        raise Refusal(
+            f"the model's image here ({image}) is not the one {ran} served it with "
+            f"({image_there}); {environment.name} takes only what {source} ran: register the "
+            "model here with that image"
         )
 
 
@@ -244,26 +284,49 @@ def check_drift(environment: Environment, summary: str, *, execute: bool) -> Non
 
 
 def check_serving_switch(
-    environment: str, endpoint: str, live: Mapping[str, str], planned: Mapping[str, str]
+    environment: Environment,
+    endpoint: str,
+    live: Mapping[str, str],
+    planned: Mapping[str, str],
+    retains: bool,
 ) -> str | None:
     """An instance endpoint cannot become serverless in place: "If you try to update your
     real-time endpoint to serverless, you receive a ValidationError message"; the other way
     works, but "once you make the update, you cannot roll it back to serverless"
     (https://docs.aws.amazon.com/sagemaker/latest/dg/serverless-endpoints.html). So the first
-    is refused before any change set and the second is a note for the plan (returned).
+    is refused before any change set, with the way through the environment's policy allows,
+    and the second is a note for the plan (returned). What RetainAllVariantProperties keeps
+    of a serverless variant that goes onto instances is not documented, so that update
+    (retains: the planned Endpoint keeps them, as it does while autoscaling is on) is
+    refused with a way round it.
 
     live, planned: variant -> instance type, or SERVERLESS (endpoint_state.runs_on).
     """
-    for variant in sorted(set(live) & set(planned)):
+    name = environment.name
+    both = sorted(set(live) & set(planned))
+    for variant in both:
         before, after = live[variant], planned[variant]
         if after == SERVERLESS and before not in ("", SERVERLESS):
+            way = (
+                f"run invoke destroy --env {name} --execute first (the endpoint is down until "
+                'the deploy), or keep endpoint.serving = "instances"'
+                if environment.policy.destroy_allowed
+                else f'keep endpoint.serving = "instances": policy.destroy_allowed is false in '
+                f"{name}, and only a destroy and a new deploy make it serverless"
+            )
             raise Refusal(
                 f"{endpoint} serves {variant} on {before} instances and this deploy makes it "
-                "serverless, which SageMaker refuses in place; run invoke destroy --env "
-                f"{environment} --execute first (the endpoint is down until the deploy), or "
-                'keep endpoint.serving = "instances"'
+                f"serverless, which SageMaker refuses in place; {way}"
             )
-    switched = [v for v in sorted(set(live) & set(planned)) if live[v] == SERVERLESS != planned[v]]
+    switched = [v for v in both if live[v] == SERVERLESS != planned[v]]
+    if switched and retains:
+        raise Refusal(
+            f"{endpoint} serves {', '.join(switched)} serverless, and this deploy puts it on "
+            "instances while keeping the live variant's properties (RetainAllVariantProperties, "
+            "on while autoscaling is), which SageMaker does not define for a serverless "
+            f"variant; deploy with [environments.{name}.autoscaling] enabled = false first, "
+            "then with enabled = true"
+        )
     if switched:
         return (
             f"{endpoint} goes from serverless to instances ({', '.join(switched)}); SageMaker "

@@ -19,6 +19,7 @@ from __future__ import annotations
 import shutil
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, replace
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -39,7 +40,7 @@ from ..model.replay import (
     run_handler,
 )
 from ..model.settings import ModelConfig, load_config
-from ..naming import endpoint_name
+from ..naming import VARIANT_NAME, endpoint_name
 from .aws import error_code
 from .live import live_record, read_live
 from .preflight import Run
@@ -142,12 +143,7 @@ def _compared(
     if review.live_sha256 == review.candidate_sha256:
         return replace(review, note="the same model serves now: its answers do not change")
     golden = load_golden(run.root)
-    try:
-        sampled = captured_sample(run, captured) if captured else []
-    except ClientError as error:  # e.g. a deploy role, which may not read captured traffic
-        sampled, unread = [], f"cannot read captured requests ({error_code(error)})"
-    else:
-        unread = "" if sampled or not captured else "no captured requests in the bucket yet"
+    sampled, unread = _captured(run, captured)
     work = folder / "replay"  # removed after: the bundle names the archives by sha256
     try:
         with run.out.status("replaying requests through the live and the candidate model…"):
@@ -216,23 +212,49 @@ def _on_captured(
     return replace(review, captured=diff)
 
 
+def _captured(run: Run, count: int) -> tuple[list[Request], str]:
+    """The captured requests to replay (--replay-captured), or why there are none."""
+    if not count:
+        return [], ""
+    if run.environment.endpoint.serverless:
+        # "data capture" is not supported for Serverless Inference (serverless-endpoints.html):
+        # what the bucket holds is from before the endpoint was serverless.
+        return [], "a serverless endpoint captures no requests (endpoint.serving)"
+    try:
+        sampled = captured_sample(run, count)
+    except ClientError as error:  # e.g. a deploy role, which may not read captured traffic
+        return [], f"cannot read captured requests ({error_code(error)})"
+    return sampled, "" if sampled else "no captured requests in the bucket yet"
+
+
 def captured_sample(run: Run, count: int) -> list[Request]:
-    """The newest `count` requests the endpoint captured (data capture writes them under
-    the environment's capture prefix, one JSON line each, in hourly folders, so the newest
-    keys sort last)."""
+    """The newest `count` requests the endpoint captured. Data capture writes them as JSON
+    lines under "{destination}/{endpoint-name}/{variant-name}/yyyy/mm/dd/hh/"
+    (https://docs.aws.amazon.com/sagemaker/latest/dg/model-monitor-data-capture-endpoint.html),
+    so the newest keys sort last within a day: it lists one day at a time, today first and
+    back to the capture retention (artifacts.data_capture_days), never the whole prefix."""
     s3, bucket = run.ledger.s3, run.ledger.bucket
-    keys: list[str] = []
-    for page in s3.get_paginator("list_objects_v2").paginate(
-        Bucket=bucket, Prefix=data_capture_prefix(run.environment.name)
-    ):
-        keys += [str(item["Key"]) for item in page.get("Contents", [])]
+    environment = run.environment
+    base = (
+        f"{data_capture_prefix(environment.name)}"
+        f"{endpoint_name(run.settings.project, environment)}/{VARIANT_NAME}/"
+    )
+    today = datetime.fromisoformat(run.started[1]).date()
     sample: list[Request] = []
-    for key in sorted(keys, reverse=True):
-        body = s3.get_object(Bucket=bucket, Key=key)["Body"].read().decode("utf-8", "replace")
-        found = [r for r in map(captured_request, reversed(body.splitlines())) if r is not None]
-        sample += found[: count - len(sample)]
-        if len(sample) >= count:
-            break
+    for back in range(environment.artifacts.data_capture_days + 1):
+        day = f"{base}{(today - timedelta(days=back)).strftime('%Y/%m/%d')}/"
+        keys = [
+            str(item["Key"])
+            for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=day)
+            for item in page.get("Contents", [])
+        ]
+        for key in sorted(keys, reverse=True):
+            body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+            lines = reversed(body.decode("utf-8", "replace").splitlines())
+            found = [r for r in map(captured_request, lines) if r is not None]
+            sample += found[: count - len(sample)]
+            if len(sample) >= count:
+                return sample
     return sample
 
 

@@ -48,7 +48,7 @@ from .aws import one_line
 from .bootstrap import execution_role_arn
 from .bundle import write_bundle
 from .cost import estimate
-from .endpoint_state import live_endpoint, planned_instance_types
+from .endpoint_state import live_endpoint, planned_instance_types, planned_retains
 from .execute import execute_change_set
 from .github_deployment import Announcement, Deployment
 from .ledger import DeployRecord, Failure, Outcome, utc_now
@@ -191,7 +191,11 @@ def _built(run: Run, build: Callable[[Path], Source], folder: Path) -> Source:
     source = build(folder)
     if run.promoted is not None and source.kind == "deploy":
         guardrails.check_promoted_bytes(
-            run.environment, run.promoted, source.model_sha256, source.lock_sha256
+            run.environment,
+            run.promoted,
+            source.model_sha256,
+            source.lock_sha256,
+            source.model_source,
         )
     return source
 
@@ -217,7 +221,7 @@ def plan_source(run: Run, request: DeployRequest, source: Source, folder: Path) 
             source.model_sha256,
             "deploy from source with --upload-artifacts to upload it",
         )
-    _check_endpoint_update(run, source)
+    notes = _check_endpoint_update(run, source)
     review = review_model(run, source, folder, request.replay_captured)
     if run.environment.bootstrap is not None:
         guardrails.check_roles_bounded(
@@ -250,13 +254,15 @@ def plan_source(run: Run, request: DeployRequest, source: Source, folder: Path) 
     manifest = write_bundle(
         folder / "bundle",
         plan=plan,
-        markdown=lambda digest: plan_markdown(plan, cost, digest, steps, review),
+        markdown=lambda digest: plan_markdown(
+            plan, cost, digest, steps, review=review, notes=notes
+        ),
         templates=source.templates,
         revision=(source.commit, source.ref),
         project=run.settings.project.name,
         lock_sha256=source.lock_sha256,
     )
-    run.out.print(plan_renderable(plan, cost, review))
+    run.out.print(plan_renderable(plan, cost, review, notes))
     run.out.print(f"bundle: {folder / 'bundle'}")
     return Planned(
         source=source,
@@ -318,25 +324,25 @@ def _records_unchanged(run: Run, request: DeployRequest, planned: Planned) -> bo
     return not any(r.commit == planned.source.commit and r.succeeded for r in run.ledger.records())
 
 
-def _check_endpoint_update(run: Run, source: Source) -> None:
-    """Refuse, before any change set, an update SageMaker would fail (endpoint_state.py)."""
+def _check_endpoint_update(run: Run, source: Source) -> list[str]:
+    """Refuse, before any change set, an update SageMaker would fail (endpoint_state.py);
+    the plan's notes on what the update cannot undo."""
     project = run.settings.project
     serving = dict(source.templates).get(stack_name(project, run.environment, SERVING))
     if serving is None:
-        return
+        return []
     endpoint = endpoint_name(project, run.environment)
     live = live_endpoint(run.aws, endpoint)
     if live is None:
-        return
+        return []
     planned = planned_instance_types(serving)
     note = guardrails.check_serving_switch(
-        run.environment.name, endpoint, live.instance_types, planned
+        run.environment, endpoint, live.instance_types, planned, planned_retains(serving)
     )
-    if note:
-        run.out.print(f"note: {note}")
     guardrails.check_instance_type(
         run.environment.name, endpoint, live.instance_types, live.autoscaled, planned
     )
+    return [note] if note else []
 
 
 def _announce(run: Run, planned: Planned) -> Deployment | None:

@@ -145,12 +145,15 @@ def model_lines(review: ModelReview | None) -> list[str]:
     return lines
 
 
-def plan_renderable(plan: Plan, cost: str, review: ModelReview | None = None) -> RenderableType:
-    """The model's review; per stack: the change set's rows (action, logical id, type,
-    replacement), then what changes in each modified or removed resource, property by
-    property; then every security-relevant change, and the cost."""
+def plan_renderable(
+    plan: Plan, cost: str, review: ModelReview | None = None, notes: Sequence[str] = ()
+) -> RenderableType:
+    """The model's review and the plan's notes; per stack: the change set's rows (action,
+    logical id, type, replacement), then what changes in each modified or removed resource,
+    property by property; then every security-relevant change, and the cost."""
     parts: list[RenderableType] = [f"Plan for {plan.environment} (deploy {plan.deploy_id}):"]
     parts += [Text(f"  {line}") for line in model_lines(review)]
+    parts += [Text(f"  note: {note}") for note in notes]
     for stack in plan.stacks:
         if not stack.changes:
             parts.append(f"  {stack.stack_name}: no changes")
@@ -268,7 +271,9 @@ def plan_markdown(
     cost: str,
     digest: str,
     next_steps: NextSteps | None,
+    *,
     review: ModelReview | None = None,
+    notes: Sequence[str] = (),
 ) -> str:
     """The plan for a pull request comment or a CI step summary: its digest (and, for a dry
     run, how it is approved and executed), the model's review, the rows, each property that
@@ -288,6 +293,8 @@ def plan_markdown(
     reviewed = model_lines(review)
     if reviewed:
         lines += ["### Model", "", *(f"- {line.strip()}" for line in reviewed), ""]
+    if notes:
+        lines += ["### Notes", "", *(f"- {note}" for note in notes), ""]
     for stack in plan.stacks:
         lines.append(f"### {stack.stack_name} ({stack.change_set_type.lower()})")
         lines.append("")

@@ -408,7 +408,10 @@ def _update_in_waves(
     removals = [name for name in by_action["Remove"] if name in self._parsed_resources]
     for wave in reversed(schemas.waves({name: old_json[name] for name in removals})):
         for logical_id in wave:
-            self._delete_resource(self._parsed_resources[logical_id], old_json[logical_id])
+            # A resource that fails to delete in the cleanup is left behind; the update has
+            # already succeeded (as _clean_up_superseded treats replaced resources).
+            with contextlib.suppress(Exception):
+                self._delete_resource(self._parsed_resources[logical_id], old_json[logical_id])
 
 
 def _naming_failures(
