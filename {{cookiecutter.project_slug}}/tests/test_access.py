@@ -35,7 +35,11 @@ from {{ cookiecutter.package_name }}.access.policies import (
     read_policy,
     scope_of,
 )
-from {{ cookiecutter.package_name }}.access.template import AUTOSCALING_TYPES, bootstrap_template, resource_types
+from {{ cookiecutter.package_name }}.access.template import (
+    AUTOSCALING_TYPES,
+    bootstrap_template,
+    resource_types,
+)
 from {{ cookiecutter.package_name }}.config import Settings
 from {{ cookiecutter.package_name }}.infra.scan import (
     ScanError,

@@ -228,7 +228,8 @@ def test_a_serverless_endpoint_deploys_and_is_recorded(aws: str, repo: Path) -> 
         ServiceNamespace="sagemaker"
     )
     assert targets["ScalableTargets"] == []
-    assert "serverless 2048 MB, up to 5 concurrent" in output
+    said = " ".join(output.split())
+    assert "if all 5 concurrent invocations ran all month (serverless 2048 MB at" in said
 
 
 def test_an_instance_endpoint_is_not_made_serverless_in_place(

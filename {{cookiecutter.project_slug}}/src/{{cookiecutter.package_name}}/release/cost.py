@@ -92,7 +92,8 @@ class ServerlessEstimate:
         return (
             f"$0/month idle, ~${self.per_million_requests:,.2f} per million requests of "
             f"{self.request_ms} ms (the p99 latency alarm), at most ~${self.monthly_ceiling:,.0f}"
-            f"/month with every one busy all month ({shape} at ${self.usd_per_second:.7f}/s in "
+            f"/month if all {self.max_concurrency} concurrent invocations ran all month "
+            f"(serverless {self.memory_size_mb} MB at ${self.usd_per_second:.7f}/s in "
             f"{self.region}, plus data processed; on-demand list price, an estimate)"
         )
 
