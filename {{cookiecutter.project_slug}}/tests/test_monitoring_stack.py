@@ -4,15 +4,23 @@ packaged with the model that is deployed."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from {{ cookiecutter.package_name }}.config import Settings
+from {{ cookiecutter.package_name }}.config import Settings, parse
 from {{ cookiecutter.package_name }}.images import model_monitor_image
 from {{ cookiecutter.package_name }}.infra.assembly import SynthesizedStack
 
-from .conftest import MODEL_SHA256, MONITORED_ENVIRONMENTS, only_resource
+from .conftest import (
+    CONFIG_PATH,
+    MODEL_SHA256,
+    MONITORED_ENVIRONMENTS,
+    local_document,
+    only_resource,
+)
+from .test_release_deploy import run
 
 
 @pytest.mark.parametrize("env", MONITORED_ENVIRONMENTS)
@@ -53,3 +61,20 @@ def test_monitoring_deploys_after_serving(synthesized: list[SynthesizedStack]) -
     for stack in synthesized:
         if stack.artifact_id.endswith("-monitoring"):
             assert stack.dependencies == (f"{stack.environment}-serving",)
+
+
+def test_a_plan_without_the_monitoring_stack_says_it_still_runs(
+    aws: str, local_settings: Settings, repo: Path
+) -> None:
+    """A deploy changes the stacks it plans and deletes none: once [monitoring] has left
+    the config, the stack that watches the endpoint is named in the plan until it is gone."""
+    run(local_settings, repo, execute=True)
+    document = local_document(aws)
+    del document["environments"]["local"]["monitoring"]
+    outcome, output = run(parse(document, CONFIG_PATH), repo)
+    name = f"{local_settings.project.name}-local-monitoring"
+    note = f"{name} still runs, but this plan has no monitoring stack and a deploy deletes none"
+    assert note in " ".join(output.split())
+    assert note in (outcome.bundle / "plan.md").read_text(encoding="utf-8")
+    _, said = run(local_settings, repo)
+    assert "still runs" not in said

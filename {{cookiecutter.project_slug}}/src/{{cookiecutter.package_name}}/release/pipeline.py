@@ -34,6 +34,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from ..errors import AwsError, DeployError, ProjectError, Refusal
 from ..naming import (
     ARTIFACTS,
+    MONITORING,
     SERVING,
     VARIANT_NAME,
     boundary_policy_name,
@@ -55,7 +56,7 @@ from .ledger import DeployRecord, Failure, Outcome, utc_now
 from .live import LiveState, read_live
 from .model_review import ModelReview, review_model
 from .outcomes import read_rollout_metrics
-from .plan import Plan, StackPlan, create_change_set, delete_change_sets
+from .plan import Plan, StackPlan, create_change_set, delete_change_sets, stack_status
 from .preflight import Run
 from .recording import keep, upload_pending
 from .registry import Served, register_after_verify
@@ -221,7 +222,7 @@ def plan_source(run: Run, request: DeployRequest, source: Source, folder: Path) 
             source.model_sha256,
             "deploy from source with --upload-artifacts to upload it",
         )
-    notes = _check_endpoint_update(run, source)
+    notes = _check_endpoint_update(run, source) + _left_behind(run, source)
     review = review_model(run, source, folder, request.replay_captured)
     if run.environment.bootstrap is not None:
         guardrails.check_roles_bounded(
@@ -322,6 +323,22 @@ def _records_unchanged(run: Run, request: DeployRequest, planned: Planned) -> bo
     if not request.execute or planned.source.kind != "deploy":
         return False
     return not any(r.commit == planned.source.commit and r.succeeded for r in run.ledger.records())
+
+
+def _left_behind(run: Run, source: Source) -> list[str]:
+    """A plan's note on a monitoring stack that still runs although this plan has none (its
+    [monitoring] table was removed, as serving serverless requires): a deploy changes the
+    stacks it plans and deletes none."""
+    name = stack_name(run.settings.project, run.environment, MONITORING)
+    if name in dict(source.templates):
+        return []
+    if stack_status(run.aws.client("cloudformation"), name) is None:
+        return []
+    return [
+        f"{name} still runs, but this plan has no monitoring stack and a deploy deletes none: "
+        f"invoke destroy --env {run.environment.name} deletes it with the serving stack, or "
+        f"delete it alone with aws cloudformation delete-stack --stack-name {name}"
+    ]
 
 
 def _check_endpoint_update(run: Run, source: Source) -> list[str]:
