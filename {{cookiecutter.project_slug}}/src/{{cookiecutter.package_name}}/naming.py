@@ -23,6 +23,10 @@ SERVING = "serving"
 MONITORING = "monitoring"
 
 
+# Every part an environment can have, in deploy order.
+STACK_PARTS = (ARTIFACTS, SERVING, MONITORING)
+
+
 def stack_parts(environment: Environment) -> list[str]:
     """The parts of an environment in deploy order (the bucket first)."""
     parts = [ARTIFACTS, SERVING]

@@ -35,13 +35,14 @@ from ..config import ARTIFACT, PACKAGE, Environment, ModelSource, Settings
 from ..infra.encryption import key_alias
 from ..naming import (
     ARTIFACTS,
+    STACK_PARTS,
     alarm_names,
     bootstrap_role_arn,
     bootstrap_stack_name,
     boundary_policy_name,
     endpoint_name,
     role_path,
-    stack_names,
+    stack_name,
 )
 
 GITHUB_OIDC = "token.actions.githubusercontent.com"
@@ -189,7 +190,10 @@ def scope_of(settings: Settings, environment: Environment) -> Scope:
         environment=environment.name,
         repository=settings.github.repository,
         branch=settings.release.branch,
-        stacks=tuple(stack_names(project, environment)),
+        # Every stack the environment can have, the monitoring stack too where [monitoring]
+        # is not (or no longer) set: a plan must see that it still runs, and a destroy may
+        # delete it (release/pipeline.py, destroy.py).
+        stacks=tuple(stack_name(project, environment, part) for part in STACK_PARTS),
         bootstrap_stack=bootstrap_stack_name(project, environment),
         logs_bucket=access_log_bucket_name(project.name, environment.name, environment.account),
         endpoint=endpoint,
