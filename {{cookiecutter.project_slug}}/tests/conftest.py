@@ -31,15 +31,12 @@ PROJECT_ROOT = Path(__file__).resolve().parents[1]
 CONFIG_PATH = config_path(PROJECT_ROOT)
 # A model digest that is not the placeholder, so tests see it flow into the templates.
 MODEL_SHA256 = "ab" * 32
-ENVIRONMENTS = list(load(PROJECT_ROOT).environments)
+_COMMITTED = load(PROJECT_ROOT).environments
+ENVIRONMENTS = list(_COMMITTED)
 # Those served by instances (endpoint.serving; a bake can make dev serverless), and those
 # with Model Monitor (not a serverless one).
-INSTANCE_ENVIRONMENTS = [
-    name for name, env in load(PROJECT_ROOT).environments.items() if not env.endpoint.serverless
-]
-MONITORED_ENVIRONMENTS = [
-    name for name, env in load(PROJECT_ROOT).environments.items() if env.monitoring is not None
-]
+INSTANCE_ENVIRONMENTS = [name for name, env in _COMMITTED.items() if not env.endpoint.serverless]
+MONITORED_ENVIRONMENTS = [name for name, env in _COMMITTED.items() if env.monitoring is not None]
 
 if TYPE_CHECKING:
     from aws_cdk.assertions import Template

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import copy
 import io
+import json
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -158,8 +159,6 @@ def test_a_kms_key_is_allowed_with_serverless() -> None:
 
 @pytest.fixture(scope="module")
 def serverless_templates(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    import json
-
     settings = parse(serverless_document(committed(), "staging"), CONFIG_PATH)
     outdir = tmp_path_factory.mktemp("serverless") / "cdk.out"
     stacks = synthesize_into(outdir, settings, [settings.environment("staging")], MODEL_SHA256)
@@ -200,8 +199,6 @@ def test_nothing_scales_or_monitors_a_serverless_endpoint(
 def test_the_dashboard_charts_only_metrics_serverless_endpoints_publish(
     serverless_templates: dict[str, Any],
 ) -> None:
-    import json
-
     dashboard = only_resource(serverless_templates["staging-serving"], "AWS::CloudWatch::Dashboard")
     body = json.dumps(dashboard["Properties"]["DashboardBody"])
     assert "ServerlessConcurrentExecutionsUtilization" in body

@@ -34,7 +34,7 @@ from rich.console import Console
 
 from ..config import Settings
 from ..errors import DeployError, ProjectError, Refusal
-from ..naming import ARTIFACTS, MONITORING, SERVING, endpoint_name, stack_name
+from ..naming import ARTIFACTS, STACK_PARTS, endpoint_name, stack_name
 from . import guardrails
 from .aws import one_line
 from .bootstrap import execution_role_arn
@@ -101,9 +101,10 @@ def destroy(
         deleting=True,
     )
     cloudformation = run.aws.client("cloudformation")
-    # Monitoring first, then serving, whatever the config says now: an environment that
-    # dropped [monitoring] (as serving serverless requires) may still have its stack.
-    parts = [MONITORING, SERVING]
+    # Every part but the bucket, monitoring before serving, whatever the config says now:
+    # an environment that dropped [monitoring] (as serving serverless requires) may still
+    # have its stack.
+    parts = [part for part in reversed(STACK_PARTS) if part != ARTIFACTS]
     names = [stack_name(settings.project, environment, part) for part in parts]
     found = {name: _resources(cloudformation, name) for name in names}
     present = {name: resources for name, resources in found.items() if resources is not None}

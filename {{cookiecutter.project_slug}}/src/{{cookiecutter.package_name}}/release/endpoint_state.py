@@ -37,25 +37,29 @@ class LiveEndpoint:
     autoscaled: frozenset[str]  # variants registered with Application Auto Scaling
 
 
-def planned_instance_types(template_path: Path) -> dict[str, str]:
-    """variant -> instance type (or SERVERLESS), from a serving template's EndpointConfig."""
-    template = json.loads(template_path.read_text(encoding="utf-8"))
-    return {
-        str(variant["VariantName"]): runs_on(variant)
-        for resource in template.get("Resources", {}).values()
-        if resource.get("Type") == "AWS::SageMaker::EndpointConfig"
-        for variant in resource.get("Properties", {}).get("ProductionVariants", [])
-    }
+@dataclass(frozen=True)
+class PlannedEndpoint:
+    instance_types: dict[str, str]  # variant -> instance type, or SERVERLESS
+    retains: bool  # the Endpoint keeps the live variants' properties on update
 
 
-def planned_retains(template_path: Path) -> bool:
-    """Whether a serving template's Endpoint keeps the live variants' properties on update
-    (RetainAllVariantProperties)."""
+def planned_endpoint(template_path: Path) -> PlannedEndpoint:
+    """What a serving template's EndpointConfig runs each variant on, and whether its
+    Endpoint keeps the live variants' properties (RetainAllVariantProperties)."""
     template = json.loads(template_path.read_text(encoding="utf-8"))
-    return any(
-        str(resource.get("Properties", {}).get("RetainAllVariantProperties")).lower() == "true"
-        for resource in template.get("Resources", {}).values()
-        if resource.get("Type") == "AWS::SageMaker::Endpoint"
+    resources = template.get("Resources", {}).values()
+    return PlannedEndpoint(
+        instance_types={
+            str(variant["VariantName"]): runs_on(variant)
+            for resource in resources
+            if resource.get("Type") == "AWS::SageMaker::EndpointConfig"
+            for variant in resource.get("Properties", {}).get("ProductionVariants", [])
+        },
+        retains=any(
+            str(resource.get("Properties", {}).get("RetainAllVariantProperties")).lower() == "true"
+            for resource in resources
+            if resource.get("Type") == "AWS::SageMaker::Endpoint"
+        ),
     )
 
 

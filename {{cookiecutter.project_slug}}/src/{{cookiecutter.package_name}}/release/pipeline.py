@@ -49,7 +49,7 @@ from .aws import one_line
 from .bootstrap import execution_role_arn
 from .bundle import write_bundle
 from .cost import estimate
-from .endpoint_state import live_endpoint, planned_instance_types, planned_retains
+from .endpoint_state import live_endpoint, planned_endpoint
 from .execute import execute_change_set
 from .github_deployment import Announcement, Deployment
 from .ledger import DeployRecord, Failure, Outcome, utc_now
@@ -352,12 +352,16 @@ def _check_endpoint_update(run: Run, source: Source) -> list[str]:
     live = live_endpoint(run.aws, endpoint)
     if live is None:
         return []
-    planned = planned_instance_types(serving)
+    planned = planned_endpoint(serving)
     note = guardrails.check_serving_switch(
-        run.environment, endpoint, live.instance_types, planned, planned_retains(serving)
+        run.environment, endpoint, live.instance_types, planned.instance_types, planned.retains
     )
     guardrails.check_instance_type(
-        run.environment.name, endpoint, live.instance_types, live.autoscaled, planned
+        run.environment.name,
+        endpoint,
+        live.instance_types,
+        live.autoscaled,
+        planned.instance_types,
     )
     return [note] if note else []
 
